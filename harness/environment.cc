@@ -1,0 +1,279 @@
+#include "harness/environment.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <sstream>
+
+#include "harness/resources.h"
+
+namespace mapbench {
+namespace {
+
+using nlohmann::json;
+
+json TextOrNull(const SystemFiles& sys, const std::string& path) {
+  auto line = sys.ReadLine(path);
+  return line ? json(*line) : json(nullptr);
+}
+
+json ChoiceOrNull(const SystemFiles& sys, const std::string& path) {
+  auto line = sys.ReadLine(path);
+  return line ? json(SelectedChoice(*line)) : json(nullptr);
+}
+
+json CpuInfo(const SystemFiles& sys) {
+  json cpu;
+  std::string text = sys.Read("/proc/cpuinfo").value_or("");
+  std::istringstream in(text);
+  std::string line;
+  int logical = 0;
+  bool hypervisor = false;
+  while (std::getline(in, line)) {
+    size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string key = Trim(line.substr(0, colon)), value = Trim(line.substr(colon + 1));
+    if (key == "processor") ++logical;
+    if (key == "model name" && !cpu.contains("model")) cpu["model"] = value;
+    if (key == "flags" && (" " + value + " ").find(" hypervisor ") != std::string::npos) {
+      hypervisor = true;
+    }
+  }
+  cpu["logical_cpus"] = logical;
+  cpu["online"] = TextOrNull(sys, "/sys/devices/system/cpu/online");
+  cpu["hypervisor"] = hypervisor;
+  cpu["scaling_governor"] = TextOrNull(sys, "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
+  cpu["clocksource"] =
+      TextOrNull(sys, "/sys/devices/system/clocksource/clocksource0/current_clocksource");
+  json vulnerabilities = json::object();
+  for (const std::string& name : sys.List("/sys/devices/system/cpu/vulnerabilities")) {
+    vulnerabilities[name] = TextOrNull(sys, "/sys/devices/system/cpu/vulnerabilities/" + name);
+  }
+  cpu["vulnerabilities"] = vulnerabilities;
+  return cpu;
+}
+
+json Thp(const SystemFiles& sys) {
+  const std::string base = "/sys/kernel/mm/transparent_hugepage";
+  json thp;
+  thp["enabled"] = ChoiceOrNull(sys, base + "/enabled");
+  thp["defrag"] = ChoiceOrNull(sys, base + "/defrag");
+  thp["shmem_enabled"] = ChoiceOrNull(sys, base + "/shmem_enabled");
+  thp["use_zero_page"] = TextOrNull(sys, base + "/use_zero_page");
+  thp["hpage_pmd_size"] = TextOrNull(sys, base + "/hpage_pmd_size");
+  thp["khugepaged_defrag"] = TextOrNull(sys, base + "/khugepaged/defrag");
+  json mthp = json::object();
+  for (const std::string& name : sys.List(base)) {
+    if (name.rfind("hugepages-", 0) != 0) continue;
+    mthp[name] = {{"enabled", ChoiceOrNull(sys, base + "/" + name + "/enabled")},
+                  {"shmem_enabled", ChoiceOrNull(sys, base + "/" + name + "/shmem_enabled")}};
+  }
+  thp["sizes"] = mthp;
+  return thp;
+}
+
+json Hugetlb(const SystemFiles& sys) {
+  json pools = json::object();
+  const std::string base = "/sys/kernel/mm/hugepages";
+  for (const std::string& name : sys.List(base)) {
+    json pool;
+    for (const char* field : {"nr_hugepages", "free_hugepages", "resv_hugepages",
+                              "surplus_hugepages", "nr_overcommit_hugepages"}) {
+      auto value = ParseUnsigned(sys.ReadLine(base + "/" + name + "/" + field).value_or(""));
+      pool[field] = value ? json(*value) : json(nullptr);
+    }
+    pools[name] = pool;
+  }
+  return pools;
+}
+
+json VmSysctls(const SystemFiles& sys) {
+  json vm;
+  for (const char* name :
+       {"dirty_ratio", "dirty_background_ratio", "dirty_bytes", "dirty_background_bytes",
+        "dirty_expire_centisecs", "dirty_writeback_centisecs", "swappiness", "overcommit_memory",
+        "overcommit_ratio", "max_map_count", "min_free_kbytes", "zone_reclaim_mode",
+        "page-cluster", "watermark_scale_factor", "compaction_proactiveness"}) {
+    vm[name] = TextOrNull(sys, std::string("/proc/sys/vm/") + name);
+  }
+  vm["numa_balancing"] = TextOrNull(sys, "/proc/sys/kernel/numa_balancing");
+  return vm;
+}
+
+json Memory(const SystemFiles& sys) {
+  auto meminfo = ParseMeminfo(sys.Read("/proc/meminfo").value_or(""));
+  json memory;
+  for (const char* key : {"MemTotal", "MemAvailable", "SwapTotal", "Hugepagesize"}) {
+    auto found = meminfo.find(key);
+    memory[std::string(key) + "_bytes"] = found == meminfo.end() ? json(nullptr) : json(found->second);
+  }
+  memory["numa_nodes"] = 0;
+  for (const std::string& name : sys.List("/sys/devices/system/node")) {
+    if (name.rfind("node", 0) == 0 && name.size() > 4 && isdigit(name[4])) {
+      memory["numa_nodes"] = memory["numa_nodes"].get<int>() + 1;
+    }
+  }
+  return memory;
+}
+
+json Virtualization(const SystemFiles& sys) {
+  json virt;
+  const std::string balloon = "/sys/bus/virtio/drivers/virtio_balloon";
+  bool reporting = false;
+  bool present = false;
+  for (const std::string& name : sys.List(balloon)) {
+    if (name.rfind("virtio", 0) != 0) continue;
+    present = true;
+    reporting = reporting || BalloonReportsFreePages(sys.ReadLine(balloon + "/" + name + "/features").value_or(""));
+  }
+  virt["virtio_balloon"] = present;
+  virt["free_page_reporting"] = reporting;
+  std::string cmdline = sys.ReadLine("/proc/cmdline").value_or("");
+  const std::string key = "page_reporting.page_reporting_order=";
+  size_t at = cmdline.find(key);
+  virt["page_reporting_order"] =
+      at == std::string::npos ? TextOrNull(sys, "/sys/module/page_reporting/parameters/page_reporting_order")
+                              : json(cmdline.substr(at + key.size(), cmdline.find(' ', at) - at - key.size()));
+  virt["note"] = reporting
+                     ? "free memory is returned to the host: the first touch of memory that sat "
+                       "free for a few seconds pays host faults (see PLATFORM notes); fault "
+                       "costs must say whether they are first-touch or steady-state"
+                     : "";
+  return virt;
+}
+
+// The filesystem and block device under the scratch directory.
+json Scratch(const SystemFiles& sys, const std::string& path) {
+  json scratch;
+  scratch["path"] = path;
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return scratch;
+  std::string dev = std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
+  scratch["device_number"] = dev;
+  // /proc/self/mountinfo: "id parent major:minor root mountpoint opts ... - fstype source superopts"
+  std::istringstream mounts(sys.Read("/proc/self/mountinfo").value_or(""));
+  std::string line;
+  while (std::getline(mounts, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, majmin, root, mountpoint, options;
+    fields >> id >> parent >> majmin >> root >> mountpoint >> options;
+    if (majmin != dev) continue;
+    std::string token;
+    while (fields >> token && token != "-") {
+    }
+    std::string fstype, source;
+    fields >> fstype >> source;
+    scratch["filesystem"] = fstype;
+    scratch["source"] = source;
+    scratch["mount_options"] = options;
+  }
+  // Partitions keep their queue settings on the parent disk.
+  std::string block = "/sys/dev/block/" + dev;
+  auto read_ahead = sys.ReadLine(block + "/queue/read_ahead_kb");
+  if (!read_ahead) read_ahead = sys.ReadLine(block + "/../queue/read_ahead_kb");
+  scratch["read_ahead_kb"] = read_ahead ? json(*read_ahead) : json(nullptr);
+  auto scheduler = sys.ReadLine(block + "/queue/scheduler");
+  if (!scheduler) scheduler = sys.ReadLine(block + "/../queue/scheduler");
+  scratch["scheduler"] = scheduler ? json(SelectedChoice(*scheduler)) : json(nullptr);
+  auto rotational = sys.ReadLine(block + "/queue/rotational");
+  if (!rotational) rotational = sys.ReadLine(block + "/../queue/rotational");
+  scratch["rotational"] = rotational ? json(*rotational) : json(nullptr);
+  return scratch;
+}
+
+json Counters(const RunContext& context) {
+  json counters;
+  counters["requested"] = context.config.counters;
+  counters["mode"] = context.counters.Mode();
+  json list = json::array();
+  for (const CounterStatus& s : context.counters.statuses()) {
+    list.push_back({{"column", s.spec.column},
+                    {"event", s.spec.event},
+                    {"available", s.available},
+                    {"hardware", s.hardware},
+                    {"user_only", s.user_only},
+                    {"detail", s.detail}});
+  }
+  counters["counters"] = list;
+  return counters;
+}
+
+}  // namespace
+
+bool BalloonReportsFreePages(const std::string& feature_bits) {
+  constexpr size_t kFreePageReporting = 5;  // VIRTIO_BALLOON_F_REPORTING
+  return feature_bits.size() > kFreePageReporting && feature_bits[kFreePageReporting] == '1';
+}
+
+std::string UtcTimestamp() {
+  auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc;
+  gmtime_r(&now, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buffer;
+}
+
+json CaptureEnvironment(const RunContext& context, const std::string& scratch_path) {
+  const SystemFiles& sys = context.system;
+  json env;
+  const RunConfig& config = context.config;
+  utsname uts;
+  uname(&uts);
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  env["run"] = {{"run_id", config.run_id},
+                {"start_time", UtcTimestamp()},
+                {"suite", config.suite == Suite::kQuick ? "quick" : "full"},
+                {"filter", config.filter},
+                {"command_line", config.command_line},
+                {"hostname", host},
+                {"uid", getuid()}};
+  env["build"] = {{"git_revision", MAPBENCH_GIT_REVISION},
+                  {"compiler", MAPBENCH_COMPILER},
+                  {"cxx_flags", MAPBENCH_CXX_FLAGS},
+                  {"build_type", MAPBENCH_BUILD_TYPE}};
+  env["kernel"] = {{"release", uts.release},
+                   {"version", uts.version},
+                   {"machine", uts.machine},
+                   {"cmdline", TextOrNull(sys, "/proc/cmdline")}};
+  env["cpu"] = CpuInfo(sys);
+  env["memory"] = Memory(sys);
+  env["thp"] = Thp(sys);
+  env["hugetlb"] = Hugetlb(sys);
+  env["vm"] = VmSysctls(sys);
+  env["virtualization"] = Virtualization(sys);
+  env["scratch"] = Scratch(sys, scratch_path);
+  env["perf"] = Counters(context);
+  env["perf"]["perf_event_paranoid"] = TextOrNull(sys, "/proc/sys/kernel/perf_event_paranoid");
+  env["cgroup"] = {{"memory_v1", !sys.List("/sys/fs/cgroup/memory").empty()},
+                   {"v2_controllers", TextOrNull(sys, "/sys/fs/cgroup/cgroup.controllers")}};
+  env["tunings_applied"] = json::array();
+  return env;
+}
+
+std::string WriteJsonFile(const std::string& path, const nlohmann::json& value) {
+  std::string temporary = path + ".tmp";
+  FILE* out = std::fopen(temporary.c_str(), "w");
+  if (out == nullptr) return SysError("fopen(" + temporary + ")");
+  std::string text = value.dump(2) + "\n";
+  bool ok = std::fwrite(text.data(), 1, text.size(), out) == text.size();
+  ok = std::fflush(out) == 0 && ok;
+  ok = fsync(fileno(out)) == 0 && ok;
+  int saved = errno;
+  std::fclose(out);
+  if (!ok) {
+    unlink(temporary.c_str());
+    return SysError("write(" + temporary + ")", saved);
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) return SysError("rename(" + path + ")");
+  return "";
+}
+
+}  // namespace mapbench

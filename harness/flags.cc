@@ -1,0 +1,148 @@
+#include "harness/flags.h"
+
+#include <regex>
+
+namespace mapbench {
+namespace {
+
+struct FlagDef {
+  const char* name;
+  const char* value;  // nullptr for a boolean flag
+  const char* help;
+};
+
+const FlagDef kFlags[] = {
+    {"suite", "quick|full", "which parameter space to run (default quick)"},
+    {"filter", "REGEX", "run only cases whose name matches, e.g. 'read_vs_mmap/method:mmap'"},
+    {"out_dir", "DIR", "run folder for results.csv and environment.json (default results/<run-id>)"},
+    {"counters", "LIST", "'default', 'none', or comma list of libpfm4 event names [COLUMN=]EVENT"},
+    {"scratch_dir", "DIR", "where the private scratch directory is made (default .); use a disk "
+                           "filesystem, not tmpfs, for cold-cache cases"},
+    {"list", nullptr, "list the selected cases with their parameters, then exit"},
+    {"list_counters", nullptr, "list the event names libpfm4 knows on this machine, then exit"},
+    {"help", nullptr, "this text, then Google Benchmark's flags"},
+};
+
+const FlagDef* Find(const std::string& name) {
+  for (const FlagDef& flag : kFlags) {
+    if (name == flag.name) return &flag;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::string* error) {
+  Flags flags;
+  flags.config.command_line = args;
+  flags.config.scratch_dir = ".";
+  flags.benchmark_args.push_back(args.empty() ? "mapbench" : args[0]);
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg.rfind("--benchmark_", 0) == 0) {
+      flags.benchmark_args.push_back(arg);
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0) {
+      *error = "unexpected argument '" + arg + "' (see --help)";
+      return std::nullopt;
+    }
+    std::string name = arg.substr(2);
+    std::optional<std::string> value;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    const FlagDef* def = Find(name);
+    if (def == nullptr) {
+      *error = "unknown flag '--" + name + "' (see --help)";
+      return std::nullopt;
+    }
+    if (def->value == nullptr) {
+      if (value) {
+        *error = "--" + name + " takes no value";
+        return std::nullopt;
+      }
+      if (name == "list") flags.list_cases = true;
+      if (name == "list_counters") flags.list_counters = true;
+      if (name == "help") flags.help = true;
+      continue;
+    }
+    if (!value) {
+      if (i + 1 >= args.size() || args[i + 1].rfind("--", 0) == 0) {
+        *error = "--" + name + " needs a value: " + def->value;
+        return std::nullopt;
+      }
+      value = args[++i];
+    }
+    if (value->empty()) {
+      *error = "--" + name + " needs a non-empty value: " + def->value;
+      return std::nullopt;
+    }
+    if (name == "suite") {
+      if (*value == "quick") {
+        flags.config.suite = Suite::kQuick;
+      } else if (*value == "full") {
+        flags.config.suite = Suite::kFull;
+      } else {
+        *error = "--suite must be quick or full, not '" + *value + "'";
+        return std::nullopt;
+      }
+    } else if (name == "filter") {
+      try {
+        std::regex check(*value);
+      } catch (const std::regex_error& e) {
+        *error = "--filter '" + *value + "' is not a valid regular expression: " + e.what();
+        return std::nullopt;
+      }
+      flags.config.filter = *value;
+    } else if (name == "out_dir") {
+      flags.config.out_dir = *value;
+      flags.out_dir_given = true;
+    } else if (name == "counters") {
+      flags.config.counters = *value;
+    } else if (name == "scratch_dir") {
+      flags.config.scratch_dir = *value;
+    }
+  }
+  return flags;
+}
+
+std::string HelpText() {
+  std::string text =
+      "mapbench: what Linux memory mapping really costs, under performance counters.\n\n"
+      "usage: mapbench [mapbench flags] [--benchmark_* flags]\n\n";
+  for (const FlagDef& flag : kFlags) {
+    std::string left = std::string("  --") + flag.name + (flag.value ? std::string("=") + flag.value : "");
+    if (left.size() < 28) left.resize(28, ' ');
+    text += left + " " + flag.help + "\n";
+  }
+  text +=
+      "\nResults: <out_dir>/results.csv (one row per repetition, schema in docs/results-schema.md)\n"
+      "and <out_dir>/environment.json; results/latest points at the newest run.\n"
+      "Exit status: 0 no row invalid, failed or unvalidated; 1 some row was; 2 bad input.\n"
+      "The suite sets --benchmark_repetitions and --benchmark_min_time unless you do.\n";
+  return text;
+}
+
+std::vector<std::string> SuiteBenchmarkDefaults(Suite suite,
+                                                const std::vector<std::string>& user_args) {
+  auto given = [&](const std::string& flag) {
+    for (const std::string& arg : user_args) {
+      if (arg.rfind("--" + flag, 0) == 0) return true;
+    }
+    return false;
+  };
+  std::vector<std::string> defaults;
+  if (!given("benchmark_repetitions")) {
+    defaults.push_back(suite == Suite::kQuick ? "--benchmark_repetitions=5"
+                                              : "--benchmark_repetitions=10");
+  }
+  if (!given("benchmark_min_time")) {
+    defaults.push_back(suite == Suite::kQuick ? "--benchmark_min_time=0.05"
+                                              : "--benchmark_min_time=0.2");
+  }
+  return defaults;
+}
+
+}  // namespace mapbench

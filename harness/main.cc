@@ -1,0 +1,185 @@
+// mapbench: parses the suite's flags, resolves counters, captures the environment,
+// registers the selected cases and runs them through Google Benchmark.
+#include <benchmark/benchmark.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <random>
+
+#include "harness/csv_reporter.h"
+#include "harness/environment.h"
+#include "harness/flags.h"
+#include "harness/registry.h"
+#include "harness/scratch.h"
+
+namespace mapbench {
+namespace {
+
+constexpr int kExitBadInput = 2;
+
+void OnSignal(int signal_number) {
+  ScratchDir::RemoveAllFromSignalHandler();
+  std::signal(signal_number, SIG_DFL);
+  std::raise(signal_number);
+}
+
+std::string NewRunId(Suite suite) {
+  std::time_t now = std::time(nullptr);
+  std::tm local;
+  localtime_r(&now, &local);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &local);
+  std::random_device random;
+  char suffix[8];
+  std::snprintf(suffix, sizeof(suffix), "%04x", random() & 0xffff);
+  return std::string(stamp) + "-" + (suite == Suite::kQuick ? "quick" : "full") + "-" + suffix;
+}
+
+// Creates the run folder; refuses one that already holds results. Error text or empty.
+std::string PrepareOutDir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return "cannot create results directory '" + dir + "': " + ec.message();
+  if (std::filesystem::exists(dir + "/results.csv")) {
+    return "results directory '" + dir + "' already holds a run; choose a new --out_dir";
+  }
+  if (access(dir.c_str(), W_OK) != 0) return "results directory '" + dir + "' is not writable";
+  return "";
+}
+
+void PointLatestAt(const std::string& run_id) {
+  std::error_code ec;
+  std::filesystem::create_symlink(run_id, "results/.latest.tmp", ec);
+  if (!ec) std::filesystem::rename("results/.latest.tmp", "results/latest", ec);
+  if (ec) std::filesystem::remove("results/.latest.tmp", ec);
+}
+
+void PrintCases(const std::vector<CaseInfo>& cases) {
+  for (const Family& family : Families()) {
+    size_t count = 0;
+    for (const CaseInfo& c : cases) count += c.family == family.name;
+    if (count > 0) std::cout << "# " << family.name << ": " << family.summary << " (" << count << " cases)\n";
+  }
+  for (const CaseInfo& c : cases) std::cout << c.name << "\n";
+}
+
+int Main(int argc, char** argv) {
+  std::string error;
+  std::optional<Flags> flags = ParseFlags(std::vector<std::string>(argv, argv + argc), &error);
+  if (!flags) {
+    std::cerr << "mapbench: " << error << "\n";
+    return kExitBadInput;
+  }
+  if (flags->help) {
+    std::cout << HelpText() << "\nGoogle Benchmark flags:\n";
+    std::vector<char*> help_args = {argv[0], const_cast<char*>("--help")};
+    int help_argc = 2;
+    benchmark::Initialize(&help_argc, help_args.data());  // prints its usage and exits
+    return 0;
+  }
+  if (flags->list_counters) {
+    for (const std::string& name : ListKnownEvents()) std::cout << name << "\n";
+    return 0;
+  }
+
+  RunContext context;
+  context.config = flags->config;
+  std::vector<CaseInfo> cases = SelectCases(context.config.suite, context.config.filter);
+  if (flags->list_cases) {
+    PrintCases(cases);
+    return 0;
+  }
+  if (cases.empty()) {
+    std::cerr << "mapbench: no case matches --filter '" << context.config.filter
+              << "' (see --list)\n";
+    return kExitBadInput;
+  }
+
+  std::optional<std::vector<CounterSpec>> specs = ParseCounterList(context.config.counters, &error);
+  if (!specs) {
+    std::cerr << "mapbench: " << error << "\n";
+    return kExitBadInput;
+  }
+  for (const CounterSpec& spec : *specs) {  // an unknown name is bad input, not a fallback
+    if (!EncodeEvent(spec.event, &error)) {
+      std::cerr << "mapbench: --counters: " << error << "\n";
+      return kExitBadInput;
+    }
+  }
+  std::vector<std::string> warnings;
+  context.counters = CounterSet::Resolve(*specs, RealPerfOpen(), &warnings);
+  for (const std::string& warning : warnings) std::cerr << "mapbench: warning: " << warning << "\n";
+  std::cerr << "mapbench: counters: " << context.counters.Mode() << "\n";
+
+  context.config.run_id = NewRunId(context.config.suite);
+  if (!flags->out_dir_given) context.config.out_dir = "results/" + context.config.run_id;
+  if (error = PrepareOutDir(context.config.out_dir); !error.empty()) {
+    std::cerr << "mapbench: " << error << "\n";
+    return kExitBadInput;
+  }
+  std::unique_ptr<ScratchDir> scratch = ScratchDir::Create(context.config.scratch_dir, &error);
+  if (!scratch) {
+    std::cerr << "mapbench: " << error << "\n";
+    return kExitBadInput;
+  }
+  context.scratch = scratch.get();
+  for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) std::signal(signal_number, OnSignal);
+
+  std::vector<std::string> gb_args = flags->benchmark_args;
+  for (const std::string& arg : SuiteBenchmarkDefaults(context.config.suite, gb_args)) {
+    gb_args.push_back(arg);
+  }
+  std::vector<char*> gb_argv;
+  for (std::string& arg : gb_args) gb_argv.push_back(arg.data());
+  int gb_argc = static_cast<int>(gb_argv.size());
+  benchmark::Initialize(&gb_argc, gb_argv.data());
+  if (benchmark::ReportUnrecognizedArguments(gb_argc, gb_argv.data())) return kExitBadInput;
+
+  std::vector<CaseInfo> registered = RegisterCases(context);
+  CsvLayout layout = LayoutFor(registered, context.counters);
+  if (error = ValidateLayout(layout); !error.empty()) {
+    std::cerr << "mapbench: a family declares a bad column: " << error << "\n";
+    return kExitBadInput;
+  }
+
+  const std::string env_path = context.config.out_dir + "/environment.json";
+  nlohmann::json env = CaptureEnvironment(context, scratch->path());
+  env["run"]["complete"] = false;  // a run killed midway says so
+  if (error = WriteJsonFile(env_path, env); !error.empty()) {
+    std::cerr << "mapbench: " << error << "\n";
+    return kExitBadInput;
+  }
+  if (!flags->out_dir_given) PointLatestAt(context.config.run_id);
+
+  const std::string csv_path = context.config.out_dir + "/results.csv";
+  CsvReporter reporter(csv_path, registered, layout,
+                       RowContext{context.config.run_id, context.counters.Mode(), nullptr});
+  if (!reporter.ok()) {
+    std::cerr << "mapbench: " << reporter.error() << "\n";
+    return kExitBadInput;
+  }
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+
+  env["run"]["complete"] = reporter.error().empty();
+  env["run"]["end_time"] = UtcTimestamp();
+  env["run"]["row_status_counts"] = reporter.status_counts();
+  if (error = WriteJsonFile(env_path, env); !error.empty()) std::cerr << "mapbench: " << error << "\n";
+
+  int bad = 0;
+  for (const auto& [status, count] : reporter.status_counts()) {
+    std::cerr << "mapbench: " << count << " rows " << status << "\n";
+    if (status == "invalid" || status == "error" || status == "unvalidated") bad += count;
+  }
+  std::cout << "results: " << csv_path << "\nenvironment: " << env_path << "\n";
+  return bad > 0 || !reporter.error().empty() ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace mapbench
+
+int main(int argc, char** argv) { return mapbench::Main(argc, argv); }

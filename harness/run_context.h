@@ -1,0 +1,33 @@
+// The run context: built once in main, handed (const) to every workload body.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "harness/counters.h"
+#include "harness/system_files.h"
+
+namespace mapbench {
+
+class ScratchDir;
+
+enum class Suite { kQuick, kFull };
+
+struct RunConfig {
+  Suite suite = Suite::kQuick;
+  std::string filter;       // regex over case names; empty = all
+  std::string out_dir;      // the run folder
+  std::string scratch_dir;  // parent of the private scratch directory
+  std::string run_id;
+  std::string counters = "default";
+  std::vector<std::string> command_line;
+};
+
+struct RunContext {
+  RunConfig config;
+  SystemFiles system;          // /proc and /sys, through a root prefix for tests
+  CounterSet counters;         // resolved once: which events count here
+  ScratchDir* scratch = nullptr;  // files shared by the cases (created on first use)
+};
+
+}  // namespace mapbench
