@@ -179,7 +179,8 @@ std::map<std::string, std::string> RowCells(const benchmark::BenchmarkReporter::
 
 CsvReporter::CsvReporter(const std::string& path, std::vector<CaseInfo> cases,
                          const CsvLayout& layout, RowContext context)
-    : columns_(layout.Columns()), context_(std::move(context)) {
+    : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular),
+      columns_(layout.Columns()), context_(std::move(context)) {
   for (CaseInfo& info : cases) cases_.emplace(info.name, std::move(info));
   context_.cases = &cases_;
   fd_ = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
@@ -210,7 +211,18 @@ bool CsvReporter::WriteLine(const std::string& line) {
 }
 
 void CsvReporter::ReportRuns(const std::vector<Run>& runs) {
-  ConsoleReporter::ReportRuns(runs);
+  // The console shows throughput and the counters; the bookkeeping keys stay in the CSV.
+  std::vector<Run> shown = runs;
+  for (Run& run : shown) {
+    benchmark::UserCounters kept;
+    for (const auto& [key, counter] : run.counters) {
+      const std::string prefix = keys::kCounterPrefix;
+      if (key.rfind(prefix, 0) == 0) kept[key.substr(prefix.size())] = counter;
+      if (key == "bytes_per_second") kept[key] = counter;
+    }
+    run.counters = kept;
+  }
+  ConsoleReporter::ReportRuns(shown);
   if (fd_ < 0) return;
   for (const Run& run : runs) {
     if (run.run_type != Run::RT_Iteration) continue;  // aggregates are recomputed downstream

@@ -1,2 +1,196 @@
+#include "harness/counters.h"
+
 #include <gtest/gtest.h>
-TEST(Placeholder, Builds) {}
+#include <sys/mman.h>
+
+#include <cerrno>
+
+namespace mapbench {
+namespace {
+
+TEST(ScaleGroupRead, UnscaledWhenAlwaysRunning) {
+  const uint64_t words[] = {2, 1000, 1000, 7, 9};
+  auto group = ScaleGroupRead(words, 5);
+  ASSERT_TRUE(group);
+  EXPECT_DOUBLE_EQ(group->run_fraction, 1.0);
+  EXPECT_EQ(group->values, (std::vector<double>{7, 9}));
+}
+
+TEST(ScaleGroupRead, ScalesMultiplexedCounts) {
+  const uint64_t words[] = {1, 1000, 250, 100};
+  auto group = ScaleGroupRead(words, 4);
+  ASSERT_TRUE(group);
+  EXPECT_DOUBLE_EQ(group->run_fraction, 0.25);
+  EXPECT_DOUBLE_EQ(group->values[0], 400);
+}
+
+TEST(ScaleGroupRead, NeverScheduledGivesNoValues) {
+  const uint64_t words[] = {1, 1000, 0, 0};
+  auto group = ScaleGroupRead(words, 4);
+  ASSERT_TRUE(group);
+  EXPECT_DOUBLE_EQ(group->run_fraction, 0);
+  EXPECT_TRUE(group->values.empty());
+}
+
+TEST(ScaleGroupRead, RejectsMalformedBuffer) {
+  const uint64_t words[] = {3, 1000, 1000, 1};  // claims 3 values, holds 1
+  EXPECT_FALSE(ScaleGroupRead(words, 4));
+  EXPECT_FALSE(ScaleGroupRead(words, 2));
+}
+
+TEST(ParseCounterList, DefaultNoneAndLists) {
+  std::string error;
+  EXPECT_EQ(ParseCounterList("default", &error)->size(), DefaultCounters().size());
+  EXPECT_TRUE(ParseCounterList("none", &error)->empty());
+  auto list = ParseCounterList("cycles:u,tlb=dTLB-load-misses", &error);
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].column, "cycles_u");
+  EXPECT_EQ((*list)[0].event, "cycles:u");
+  EXPECT_EQ((*list)[1].column, "tlb");
+  EXPECT_EQ((*list)[1].event, "dTLB-load-misses");
+}
+
+TEST(ParseCounterList, RejectsEmptyEntriesAndDuplicateColumns) {
+  std::string error;
+  EXPECT_FALSE(ParseCounterList("cycles,,instructions", &error));
+  EXPECT_NE(error.find("empty entry"), std::string::npos);
+  EXPECT_FALSE(ParseCounterList("cycles,", &error));
+  EXPECT_FALSE(ParseCounterList("a=cycles,a=instructions", &error));
+  EXPECT_NE(error.find("share the column"), std::string::npos);
+  EXPECT_FALSE(ParseCounterList("=cycles", &error));
+}
+
+TEST(EncodeEvent, UnknownNameSaysHowToList) {
+  std::string error;
+  EXPECT_FALSE(EncodeEvent("no_such_event_xyz", &error));
+  EXPECT_NE(error.find("no_such_event_xyz"), std::string::npos);
+  EXPECT_NE(error.find("--list_counters"), std::string::npos);
+}
+
+TEST(EncodeEvent, KnowsGenericAndSoftwareEvents) {
+  std::string error;
+  auto cycles = EncodeEvent("cycles:u", &error);
+  ASSERT_TRUE(cycles) << error;
+  EXPECT_EQ(cycles->exclude_kernel, 1u);
+  auto faults = EncodeEvent("minor-faults", &error);
+  ASSERT_TRUE(faults) << error;
+  EXPECT_EQ(faults->type, static_cast<uint32_t>(PERF_TYPE_SOFTWARE));
+}
+
+// A perf_event_open that fails as a machine would, without touching the kernel.
+struct FakePerf {
+  int hardware_errno = 0;          // 0: hardware events open
+  int software_errno = 0;          // 0: software events open
+  bool refuse_kernel = false;      // EACCES unless exclude_kernel (perf_event_paranoid)
+  int next_fd = 1000;
+  PerfOpenFn Opener() {
+    return [this](perf_event_attr* attr, pid_t, int, int, unsigned long) -> int {
+      bool hardware = attr->type != PERF_TYPE_SOFTWARE;
+      int fail = hardware ? hardware_errno : software_errno;
+      if (fail == 0 && refuse_kernel && !attr->exclude_kernel) fail = EACCES;
+      if (fail != 0) {
+        errno = fail;
+        return -1;
+      }
+      return dup(0);  // a real descriptor, so the owners can close it
+    };
+  }
+};
+
+const CounterStatus& Status(const CounterSet& set, const std::string& column) {
+  for (const auto& s : set.statuses()) {
+    if (s.spec.column == column) return s;
+  }
+  static CounterStatus missing;
+  ADD_FAILURE() << "no status for " << column;
+  return missing;
+}
+
+TEST(CounterSet, AllAvailable) {
+  FakePerf perf;
+  std::vector<std::string> warnings;
+  CounterSet set = CounterSet::Resolve(DefaultCounters(), perf.Opener(), &warnings);
+  EXPECT_EQ(set.Mode(), "hardware+software");
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_TRUE(Status(set, "cycles_kernel").available);
+}
+
+TEST(CounterSet, MissingPmuFallsBackToSoftwareWithOneWarningPerCounter) {
+  FakePerf perf;
+  perf.hardware_errno = ENOENT;
+  std::vector<std::string> warnings;
+  CounterSet set = CounterSet::Resolve(DefaultCounters(), perf.Opener(), &warnings);
+  EXPECT_EQ(set.Mode(), "software");
+  EXPECT_FALSE(Status(set, "cycles_user").available);
+  EXPECT_NE(Status(set, "cycles_user").detail.find("no PMU"), std::string::npos);
+  EXPECT_TRUE(Status(set, "minor_faults").available);
+  EXPECT_EQ(warnings.size(), 5u);  // the five hardware counters, once each
+}
+
+TEST(CounterSet, OnlyHardwareRequestedFallsBackToSoftwareSet) {
+  FakePerf perf;
+  perf.hardware_errno = ENOENT;
+  std::vector<std::string> warnings;
+  CounterSet set = CounterSet::Resolve({{"cycles", "cycles"}}, perf.Opener(), &warnings);
+  EXPECT_EQ(set.Mode(), "software");
+  EXPECT_TRUE(Status(set, "minor_faults").available);
+  EXPECT_FALSE(Status(set, "cycles").available);
+}
+
+TEST(CounterSet, ParanoidKernelRefusalCountsUserModeOnly) {
+  FakePerf perf;
+  perf.refuse_kernel = true;
+  CounterSet set = CounterSet::Resolve(DefaultCounters(), perf.Opener(), nullptr);
+  const CounterStatus& kernel = Status(set, "instructions_kernel");
+  EXPECT_TRUE(kernel.available);
+  EXPECT_TRUE(kernel.user_only);
+  EXPECT_NE(kernel.detail.find("user mode only"), std::string::npos);
+}
+
+TEST(CounterSet, NothingOpensMeansNone) {
+  FakePerf perf;
+  perf.hardware_errno = EACCES;
+  perf.software_errno = EACCES;
+  std::vector<std::string> warnings;
+  CounterSet set = CounterSet::Resolve(DefaultCounters(), perf.Opener(), &warnings);
+  EXPECT_EQ(set.Mode(), "none");
+  EXPECT_NE(Status(set, "minor_faults").detail.find("perf_event_paranoid"), std::string::npos);
+  CounterGroup group(set);  // runs fine with nothing to count
+  group.Enable();
+  group.Disable();
+  EXPECT_FALSE(group.Read().any);
+}
+
+TEST(CounterSet, EmptyRequestIsNone) {
+  FakePerf perf;
+  CounterSet set = CounterSet::Resolve({}, perf.Opener(), nullptr);
+  EXPECT_EQ(set.Mode(), "none");
+  EXPECT_TRUE(set.statuses().empty());
+}
+
+// Against the real kernel: touching fresh anonymous pages must count minor faults.
+TEST(CounterGroup, CountsRealMinorFaults) {
+  CounterSet set = CounterSet::Resolve({{"minor_faults", "minor-faults"}}, RealPerfOpen(), nullptr);
+  if (!set.statuses()[0].available) GTEST_SKIP() << set.statuses()[0].detail;
+  constexpr size_t kPages = 64;
+  const size_t size = kPages * 4096;
+  char* region = static_cast<char*>(mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(region, MAP_FAILED);
+  madvise(region, size, MADV_NOHUGEPAGE);
+  CounterGroup group(set);
+  group.Reset();
+  group.Enable();
+  for (size_t i = 0; i < size; i += 4096) region[i] = 1;
+  group.Disable();
+  munmap(region, size);
+  auto readings = group.Read();
+  ASSERT_TRUE(readings.values[0]);
+  EXPECT_GE(*readings.values[0], kPages);  // one per page (anonymous memory has no fault-around)
+  EXPECT_LT(*readings.values[0], kPages + 16);
+  EXPECT_DOUBLE_EQ(readings.min_run_fraction, 1.0);
+}
+
+}  // namespace
+}  // namespace mapbench

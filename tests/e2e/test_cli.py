@@ -1,0 +1,127 @@
+"""End-to-end behaviour of build/mapbench: bad input, a tiny real run, Ctrl-C."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pandas as pd
+import pytest
+
+# One small, fast case: sequential read of a warm 16 MiB anonymous buffer.
+TINY = ["--filter", "ceiling/memory_read/pattern:seq/block_kib:1024",
+        "--benchmark_repetitions=2", "--benchmark_min_time=0.01"]
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--suite=huge"], "--suite must be quick or full"),
+    (["--nonsense"], "unknown flag"),
+    (["--filter=("], "not a valid regular expression"),
+    (["--filter=no_such_case"], "no case matches"),
+    (["--counters=no_such_event"], "--list_counters"),
+    (["--counters=cycles,,x"], "empty entry"),
+    (["--scratch_dir=/no/such/dir", *TINY], "/no/such/dir"),
+    (["--out_dir=/proc/mapbench-cannot", *TINY], "cannot create results directory"),
+    (["--benchmark_nonsense=1", *TINY], "unrecognized"),
+])
+def test_bad_input_is_refused_with_one_line_before_running(run_mapbench, tmp_path, args, says):
+    result = run_mapbench(*args)
+    assert result.returncode == 2, result.stderr
+    assert says in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("results/*/results.csv")), "nothing may run"
+    assert not list(tmp_path.glob(".mapbench-scratch-*")), "no scratch left behind"
+
+
+def test_list_shows_cases_with_parameters(run_mapbench):
+    result = run_mapbench("--list", "--filter", "read_vs_mmap")
+    assert result.returncode == 0
+    lines = [l for l in result.stdout.splitlines() if not l.startswith("#")]
+    assert lines and all(l.startswith("read_vs_mmap/method:") for l in lines)
+    assert any("cache:cold" in l and "advice:random" in l for l in lines)
+
+
+def test_tiny_run_writes_csv_and_environment(run_mapbench, tmp_path):
+    result = run_mapbench(*TINY)
+    assert result.returncode == 0, result.stderr
+    run_dir = tmp_path / "results" / "latest"
+    rows = pd.read_csv(run_dir / "results.csv")
+    assert len(rows) == 2
+    assert set(rows["status"]) == {"ok"}
+    assert (rows["schema_version"] == 1).all()
+    assert rows["run_id"].nunique() == 1
+    assert (rows["ns_per_op"] > 0).all() and (rows["bytes_per_second"] > 0).all()
+    assert rows["block_kib"].tolist() == [1024, 1024]  # parameters are columns
+    env = json.loads((run_dir / "environment.json").read_text())
+    assert env["run"]["complete"] is True
+    assert env["run"]["run_id"] == rows["run_id"][0]
+    for key in ("kernel", "cpu", "memory", "thp", "hugetlb", "vm", "scratch", "perf",
+                "virtualization", "build"):
+        assert key in env
+    assert env["perf"]["mode"] == rows["counters_mode"][0]
+    assert str(run_dir / "results.csv").endswith("results.csv") and "results:" in result.stdout
+    assert not list(tmp_path.glob(".mapbench-scratch-*"))
+
+
+def test_counters_none_leaves_counter_cells_empty(run_mapbench, tmp_path):
+    result = run_mapbench(*TINY, "--counters=none", "--out_dir=run")
+    assert result.returncode == 0, result.stderr
+    rows = pd.read_csv(tmp_path / "run" / "results.csv")
+    assert set(rows["counters_mode"]) == {"none"}
+    assert not any(c.endswith("_per_page") and c != "pages_per_op" for c in rows.columns)
+
+
+def test_an_existing_run_folder_is_never_overwritten(run_mapbench):
+    assert run_mapbench(*TINY, "--out_dir=run").returncode == 0
+    again = run_mapbench(*TINY, "--out_dir=run")
+    assert again.returncode == 2
+    assert "already holds a run" in again.stderr
+
+
+def test_ctrl_c_keeps_finished_rows_and_removes_scratch(mapbench_binary, tmp_path):
+    # Cold-cache cases evict and re-read a scratch file: slow enough to interrupt.
+    process = subprocess.Popen(
+        [mapbench_binary, "--filter", "read_vs_mmap/method:pread/.*cache:cold",
+         "--benchmark_repetitions=3", "--out_dir=run"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    csv = tmp_path / "run" / "results.csv"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if csv.exists() and len(csv.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.05)
+    assert list(tmp_path.glob(".mapbench-scratch-*/file-*")), "scratch file should exist mid-run"
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGINT
+    rows = pd.read_csv(csv)
+    assert len(rows) >= 1 and set(rows["status"]) <= {"ok", "not_effective"}
+    assert csv.read_text().endswith("\n"), "no partial row"
+    assert not list(tmp_path.glob(".mapbench-scratch-*")), "scratch removed on Ctrl-C"
+    env = json.loads((tmp_path / "run" / "environment.json").read_text())
+    assert env["run"]["complete"] is False
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount_point)], check=True)
+    yield mount_point
+    subprocess.run(["umount", str(mount_point)], check=True)
+
+
+def test_full_disk_is_a_recorded_skip_and_the_run_goes_on(run_mapbench, tmp_path, small_tmpfs):
+    result = run_mapbench("--scratch_dir", str(small_tmpfs), "--out_dir=run",
+                          "--filter", "read_vs_mmap/method:pread/pattern:seq/block_kib:64/.*warm|"
+                                      "ceiling/memory_read/pattern:seq/block_kib:1024",
+                          "--benchmark_repetitions=1", "--benchmark_min_time=0.01")
+    assert result.returncode == 0, result.stderr
+    rows = pd.read_csv(tmp_path / "run" / "results.csv")
+    skipped = rows[rows["family"] == "read_vs_mmap"]
+    assert len(skipped) >= 1 and set(skipped["status"]) == {"skipped"}
+    assert skipped["message"].str.contains("not enough disk").all()
+    assert set(rows[rows["family"] == "ceiling"]["status"]) == {"ok"}, "the suite goes on"
+    assert not list(small_tmpfs.iterdir()), "nothing left in the scratch filesystem"

@@ -1,0 +1,78 @@
+#include "harness/system_files.h"
+
+#include <gtest/gtest.h>
+
+#include "harness/environment.h"
+
+namespace mapbench {
+namespace {
+
+const std::string kFixtureRoot = MAPBENCH_TEST_FIXTURES "/sysroot";
+
+TEST(Parsers, SelectedChoice) {
+  EXPECT_EQ(SelectedChoice("always [madvise] never\n"), "madvise");
+  EXPECT_EQ(SelectedChoice("8192\n"), "8192");
+  EXPECT_EQ(SelectedChoice("[always] never"), "always");
+  EXPECT_EQ(SelectedChoice("broken [text"), "broken [text");
+}
+
+TEST(Parsers, Meminfo) {
+  auto values = ParseMeminfo("MemTotal:  100 kB\nHugePages_Total:  3\ngarbage line\nBad: x kB\n");
+  EXPECT_EQ(values["MemTotal"], 102400u);
+  EXPECT_EQ(values["HugePages_Total"], 3u);
+  EXPECT_EQ(values.count("Bad"), 0u);
+}
+
+TEST(Parsers, KeyValuesAndUnsigned) {
+  auto values = ParseKeyValues("nr_dirty 12\npgfault 99\nbroken\n");
+  EXPECT_EQ(values["nr_dirty"], 12u);
+  EXPECT_EQ(values["pgfault"], 99u);
+  EXPECT_EQ(ParseUnsigned("42"), 42u);
+  EXPECT_FALSE(ParseUnsigned("-1"));
+  EXPECT_FALSE(ParseUnsigned("12abc"));
+  EXPECT_FALSE(ParseUnsigned(""));
+  EXPECT_FALSE(ParseUnsigned("99999999999999999999999"));
+}
+
+TEST(SystemFiles, ReadsThroughRootAndReportsMissing) {
+  SystemFiles sys(kFixtureRoot);
+  EXPECT_EQ(sys.ReadLine("/proc/sys/vm/swappiness"), "60");
+  EXPECT_FALSE(sys.Read("/proc/does/not/exist"));
+  EXPECT_EQ(sys.List("/sys/kernel/mm/hugepages"),
+            (std::vector<std::string>{"hugepages-1048576kB", "hugepages-2048kB"}));
+}
+
+TEST(Environment, BalloonFeatureBit) {
+  EXPECT_TRUE(BalloonReportsFreePages("011001010000"));
+  EXPECT_FALSE(BalloonReportsFreePages("011000010000"));
+  EXPECT_FALSE(BalloonReportsFreePages(""));
+}
+
+TEST(Environment, CapturesFixtureTree) {
+  RunContext context;
+  context.system = SystemFiles(kFixtureRoot);
+  context.config.run_id = "fixture-run";
+  auto env = CaptureEnvironment(context, ".");
+  EXPECT_EQ(env["run"]["run_id"], "fixture-run");
+  EXPECT_EQ(env["cpu"]["model"], "Fixture CPU @ 3.0GHz");
+  EXPECT_EQ(env["cpu"]["logical_cpus"], 2);
+  EXPECT_EQ(env["cpu"]["hypervisor"], true);
+  EXPECT_EQ(env["cpu"]["vulnerabilities"]["spectre_v2"], "Mitigation: Enhanced IBRS");
+  EXPECT_EQ(env["memory"]["MemAvailable_bytes"], 22000000ull * 1024);
+  EXPECT_EQ(env["thp"]["enabled"], "madvise");
+  EXPECT_EQ(env["thp"]["defrag"], "madvise");
+  EXPECT_EQ(env["thp"]["shmem_enabled"], "never");
+  EXPECT_EQ(env["thp"]["sizes"]["hugepages-64kB"]["enabled"], "inherit");
+  EXPECT_EQ(env["thp"]["sizes"]["hugepages-2048kB"]["enabled"], "never");
+  EXPECT_EQ(env["hugetlb"]["hugepages-2048kB"]["nr_hugepages"], 4);
+  EXPECT_EQ(env["hugetlb"]["hugepages-1048576kB"]["free_hugepages"], 0);
+  EXPECT_EQ(env["vm"]["dirty_ratio"], "20");
+  EXPECT_TRUE(env["vm"]["dirty_bytes"].is_null());  // missing in the fixture: null, not an error
+  EXPECT_EQ(env["perf"]["perf_event_paranoid"], "2");
+  EXPECT_EQ(env["virtualization"]["free_page_reporting"], true);
+  EXPECT_EQ(env["virtualization"]["page_reporting_order"], "11");
+  EXPECT_FALSE(env["build"]["compiler"].get<std::string>().empty());
+}
+
+}  // namespace
+}  // namespace mapbench
