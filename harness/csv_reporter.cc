@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include "harness/resources.h"
@@ -74,7 +75,18 @@ CsvLayout LayoutFor(const std::vector<CaseInfo>& cases, const CounterSet& counte
     for (const Param& p : info.params) AddUnique(layout.param_keys, p.key);
     for (const Family& family : Families()) {
       if (family.name != info.family) continue;
-      for (const std::string& metric : family.metrics) AddUnique(layout.metric_names, metric);
+      for (const std::string& metric : family.metrics) {
+        size_t at = metric.find(kCounterPlaceholder);
+        if (at == std::string::npos) {
+          AddUnique(layout.metric_names, metric);
+          continue;
+        }
+        for (const CounterStatus& s : counters.statuses()) {
+          std::string expanded = metric;
+          expanded.replace(at, std::strlen(kCounterPlaceholder), s.spec.column);
+          AddUnique(layout.metric_names, expanded);
+        }
+      }
     }
   }
   for (const CounterStatus& s : counters.statuses()) AddUnique(layout.counter_stems, s.spec.column);

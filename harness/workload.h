@@ -27,10 +27,14 @@ struct Case {
   std::function<void(benchmark::internal::Benchmark*)> configure;
 };
 
+inline constexpr char kCounterPlaceholder[] = "{counter}";
+
 struct Family {
   std::string name;                  // same word as the file, the CSV family column, the plot
   std::string summary;               // one line for --list
-  std::vector<std::string> metrics;  // extra per-row columns the bodies report (unit in name)
+  // Extra per-row columns the bodies report (unit in name); "{counter}" in a name
+  // stands for each counter of the run, e.g. "touch_{counter}_per_op".
+  std::vector<std::string> metrics;
   std::function<std::vector<Case>(Suite)> cases;
 };
 
