@@ -45,7 +45,7 @@ void Run(benchmark::State& state, const RunContext& ctx, Pattern pattern, uint64
 
 std::vector<Case> Cases(Suite suite) {
   const std::vector<uint64_t> sizes =
-      suite == Suite::kQuick ? std::vector<uint64_t>{16} : std::vector<uint64_t>{16, 256, 1024};
+      suite == Suite::kQuick ? std::vector<uint64_t>{64} : std::vector<uint64_t>{16, 256, 1024};
   std::vector<Case> cases;
   for (uint64_t size_mib : sizes) {
     for (Pattern pattern : {Pattern::kSequential, Pattern::kRandom}) {

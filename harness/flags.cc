@@ -139,7 +139,7 @@ std::vector<std::string> SuiteBenchmarkDefaults(Suite suite,
                                               : "--benchmark_repetitions=10");
   }
   if (!given("benchmark_min_time")) {
-    defaults.push_back(suite == Suite::kQuick ? "--benchmark_min_time=0.05"
+    defaults.push_back(suite == Suite::kQuick ? "--benchmark_min_time=0.1"
                                               : "--benchmark_min_time=0.2");
   }
   return defaults;
