@@ -211,6 +211,12 @@ bool BalloonReportsFreePages(const std::string& feature_bits) {
   return feature_bits.size() > kFreePageReporting && feature_bits[kFreePageReporting] == '1';
 }
 
+std::string BlockDeviceSysfs(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return "";
+  return "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
+}
+
 std::string UtcTimestamp() {
   auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm utc;

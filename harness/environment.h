@@ -21,4 +21,7 @@ std::string WriteJsonFile(const std::string& path, const nlohmann::json& value);
 
 std::string UtcTimestamp();
 
+// "/sys/dev/block/M:m" of the filesystem holding `path`, or empty.
+std::string BlockDeviceSysfs(const std::string& path);
+
 }  // namespace mapbench

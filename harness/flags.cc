@@ -18,7 +18,13 @@ const FlagDef kFlags[] = {
     {"counters", "LIST", "'default', 'none', or comma list of libpfm4 event names [COLUMN=]EVENT"},
     {"scratch_dir", "DIR", "where the private scratch directory is made (default .); use a disk "
                            "filesystem, not tmpfs, for cold-cache cases"},
+    {"tune", "KNOB=VALUE", "apply a kernel tuning for this run and restore it after (root; "
+                           "repeatable; see --list_tunings)"},
     {"list", nullptr, "list the selected cases with their parameters, then exit"},
+    {"list_tunings", nullptr, "list the tunable knobs with their allowed values, then exit"},
+    {"restore_tunings", nullptr, "restore settings left by a run that was killed, then exit"},
+    {"tune_journal", "PATH", "journal of applied tunings (default /var/lib/mapbench/tunings.journal)"},
+    {"system_root", "DIR", "read /proc and /sys (and tune) under DIR instead of / (for tests)"},
     {"list_counters", nullptr, "list the event names libpfm4 knows on this machine, then exit"},
     {"help", nullptr, "this text, then Google Benchmark's flags"},
 };
@@ -66,6 +72,8 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
       if (name == "list") flags.list_cases = true;
       if (name == "list_counters") flags.list_counters = true;
       if (name == "help") flags.help = true;
+      if (name == "list_tunings") flags.list_tunings = true;
+      if (name == "restore_tunings") flags.restore_tunings = true;
       continue;
     }
     if (!value) {
@@ -103,6 +111,12 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
       flags.config.counters = *value;
     } else if (name == "scratch_dir") {
       flags.config.scratch_dir = *value;
+    } else if (name == "tune") {
+      flags.config.tunings.push_back(*value);
+    } else if (name == "tune_journal") {
+      flags.config.tune_journal = *value;
+    } else if (name == "system_root") {
+      flags.config.system_root = *value;
     }
   }
   return flags;

@@ -13,6 +13,8 @@ struct Flags {
   RunConfig config;
   bool list_cases = false;
   bool list_counters = false;
+  bool list_tunings = false;
+  bool restore_tunings = false;
   bool help = false;
   bool out_dir_given = false;
   std::vector<std::string> benchmark_args;  // argv[0] plus the flags Google Benchmark parses

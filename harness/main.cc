@@ -15,6 +15,7 @@
 #include "harness/flags.h"
 #include "harness/registry.h"
 #include "harness/scratch.h"
+#include "harness/tunings.h"
 
 namespace mapbench {
 namespace {
@@ -22,6 +23,7 @@ namespace {
 constexpr int kExitBadInput = 2;
 
 void OnSignal(int signal_number) {
+  Tuner::RestoreFromSignalHandler();
   ScratchDir::RemoveAllFromSignalHandler();
   std::signal(signal_number, SIG_DFL);
   std::raise(signal_number);
@@ -88,6 +90,29 @@ int Main(int argc, char** argv) {
 
   RunContext context;
   context.config = flags->config;
+  context.system = SystemFiles(context.config.system_root);
+
+  // Settings a killed run left changed are restored before anything else happens.
+  Tuner tuner(context.system, context.config.tune_journal);
+  for (const std::string& line : tuner.RecoverFromJournal(&error)) {
+    std::cerr << "mapbench: restored from a previous run's journal: " << line << "\n";
+  }
+  if (!error.empty()) {
+    std::cerr << "mapbench: " << error << "\n";
+    return kExitBadInput;
+  }
+  if (flags->restore_tunings) {
+    std::cout << "mapbench: no tunings left to restore\n";
+    return 0;
+  }
+  const std::vector<KnobInfo> knobs =
+      ListKnobs(context.system, BlockDeviceSysfs(context.config.scratch_dir));
+  if (flags->list_tunings) {
+    for (const KnobInfo& knob : knobs) {
+      std::cout << knob.name << "  [" << knob.allowed << "]  " << knob.help << "\n";
+    }
+    return 0;
+  }
   std::vector<CaseInfo> cases = SelectCases(context.config.suite, context.config.filter);
   if (flags->list_cases) {
     PrintCases(cases);
@@ -115,6 +140,28 @@ int Main(int argc, char** argv) {
   for (const std::string& warning : warnings) std::cerr << "mapbench: warning: " << warning << "\n";
   std::cerr << "mapbench: counters: " << context.counters.Mode() << "\n";
 
+  std::vector<TuningRequest> requests;
+  for (const std::string& text : context.config.tunings) {
+    auto request = ParseTuning(text, &error);
+    if (!request) {
+      std::cerr << "mapbench: " << error << "\n";
+      return kExitBadInput;
+    }
+    requests.push_back(*request);
+  }
+  for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) std::signal(signal_number, OnSignal);
+  if (error = tuner.Apply(requests, knobs); !error.empty()) {
+    std::cerr << "mapbench: " << error << "\n";
+    return kExitBadInput;
+  }
+  for (const AppliedTuning& t : tuner.applied()) {
+    std::cerr << "mapbench: tuned " << t.knob << ": " << t.before << " -> " << t.after << "\n";
+    if (t.after != t.requested) {
+      std::cerr << "mapbench: warning: " << t.knob << " asked " << t.requested << ", the kernel set "
+                << t.after << "\n";
+    }
+  }
+
   context.config.run_id = NewRunId(context.config.suite);
   if (!flags->out_dir_given) context.config.out_dir = "results/" + context.config.run_id;
   if (error = PrepareOutDir(context.config.out_dir); !error.empty()) {
@@ -127,7 +174,6 @@ int Main(int argc, char** argv) {
     return kExitBadInput;
   }
   context.scratch = scratch.get();
-  for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) std::signal(signal_number, OnSignal);
 
   std::vector<std::string> gb_args = flags->benchmark_args;
   for (const std::string& arg : SuiteBenchmarkDefaults(context.config.suite, gb_args)) {
@@ -149,6 +195,10 @@ int Main(int argc, char** argv) {
   const std::string env_path = context.config.out_dir + "/environment.json";
   nlohmann::json env = CaptureEnvironment(context, scratch->path());
   env["run"]["complete"] = false;  // a run killed midway says so
+  for (const AppliedTuning& t : tuner.applied()) {
+    env["tunings_applied"].push_back(
+        {{"knob", t.knob}, {"path", t.path}, {"before", t.before}, {"requested", t.requested}, {"after", t.after}});
+  }
   if (error = WriteJsonFile(env_path, env); !error.empty()) {
     std::cerr << "mapbench: " << error << "\n";
     return kExitBadInput;
@@ -165,6 +215,10 @@ int Main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 
+  if (std::string failure = tuner.Restore(); !failure.empty()) {
+    std::cerr << "mapbench: cannot restore a tuning (the journal " << context.config.tune_journal
+              << " keeps it for the next start): " << failure << "\n";
+  }
   env["run"]["complete"] = reporter.error().empty();
   env["run"]["end_time"] = UtcTimestamp();
   env["run"]["row_status_counts"] = reporter.status_counts();

@@ -20,6 +20,9 @@ struct RunConfig {
   std::string scratch_dir;  // parent of the private scratch directory
   std::string run_id;
   std::string counters = "default";
+  std::vector<std::string> tunings;  // KNOB=VALUE, applied for the run and restored
+  std::string tune_journal = "/var/lib/mapbench/tunings.journal";
+  std::string system_root = "/";     // tests point /proc and /sys at a fixture tree
   std::vector<std::string> command_line;
 };
 
