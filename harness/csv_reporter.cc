@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <sstream>
 
 #include "harness/resources.h"
 
@@ -33,7 +34,7 @@ const double* FindCounter(const benchmark::UserCounters& counters, const std::st
 const std::vector<std::string>& BaseColumns() {
   static const std::vector<std::string> columns = {
       "schema_version", "run_id",       "family",         "workload",        "name",
-      "repetition",     "repetitions",  "threads",        "status",          "valid",
+      "process",        "repetition",     "repetitions",  "threads",        "status",          "valid",
       "config_ok",      "validation",   "config_note",    "message",         "iterations",
       "ns_per_op",      "cpu_ns_per_op", "bytes_per_op",  "bytes_per_second", "pages_per_op",
       "counters_mode",  "counter_run_fraction"};
@@ -127,6 +128,7 @@ std::map<std::string, std::string> RowCells(const benchmark::BenchmarkReporter::
       for (const Param& p : found->second.params) cells[p.key] = p.value;
     }
   }
+  cells["process"] = std::to_string(context.process);
   cells["repetition"] = std::to_string(std::max<int64_t>(run.repetition_index, 0));
   cells["repetitions"] = std::to_string(run.repetitions);
   cells["threads"] = std::to_string(run.threads);
@@ -235,19 +237,55 @@ void CsvReporter::ReportRuns(const std::vector<Run>& runs) {
     run.counters = kept;
   }
   ConsoleReporter::ReportRuns(shown);
-  if (fd_ < 0) return;
   for (const Run& run : runs) {
-    if (run.run_type != Run::RT_Iteration) continue;  // aggregates are recomputed downstream
-    std::map<std::string, std::string> cells = RowCells(run, context_);
-    std::vector<std::string> line;
-    line.reserve(columns_.size());
-    for (const std::string& column : columns_) {
-      auto found = cells.find(column);
-      line.push_back(found == cells.end() ? "" : found->second);
-    }
-    if (WriteLine(CsvLine(line))) ++status_counts_[cells["status"]];
+    if (run.run_type == Run::RT_Iteration) WriteRow(run);  // aggregates are recomputed downstream
   }
-  fsync(fd_);
+  Sync();
+}
+
+bool CsvReporter::ReportContext(const Context& context) {
+  if (context_printed_) return true;
+  context_printed_ = true;
+  return ConsoleReporter::ReportContext(context);
+}
+
+void CsvReporter::WriteRow(const Run& run) {
+  if (fd_ < 0) return;
+  std::map<std::string, std::string> cells = RowCells(run, context_);
+  std::vector<std::string> line;
+  line.reserve(columns_.size());
+  for (const std::string& column : columns_) {
+    auto found = cells.find(column);
+    line.push_back(found == cells.end() ? "" : found->second);
+  }
+  if (WriteLine(CsvLine(line))) ++status_counts_[cells["status"]];
+}
+
+void CsvReporter::WriteFailureRow(const CaseInfo& info, const std::string& message) {
+  Run run;
+  run.run_name.function_name = info.name;
+  run.error_occurred = true;
+  run.error_message = message;
+  run.repetitions = 0;
+  WriteRow(run);
+  Sync();
+}
+
+void CsvReporter::Sync() {
+  if (fd_ >= 0) fsync(fd_);
+}
+
+std::string CsvReporter::CountsText() const {
+  std::string text;
+  for (const auto& [status, count] : status_counts_) text += status + " " + std::to_string(count) + "\n";
+  return text;
+}
+
+void CsvReporter::AddCounts(const std::string& text) {
+  std::istringstream in(text);
+  std::string status;
+  int count;
+  while (in >> status >> count) status_counts_[status] += count;
 }
 
 }  // namespace mapbench

@@ -37,6 +37,7 @@ struct RowContext {
   std::string run_id;
   std::string counters_mode;
   const std::map<std::string, CaseInfo>* cases = nullptr;  // by Google Benchmark name
+  int process = 0;  // which of the --processes repetitions of the suite
 };
 
 // The cells of one repetition's row, keyed by column. Pure: no I/O.
@@ -52,7 +53,20 @@ class CsvReporter : public benchmark::ConsoleReporter {
   bool ok() const { return fd_ >= 0; }
   const std::string& error() const { return error_; }
 
+  bool ReportContext(const Context& context) override;
   void ReportRuns(const std::vector<Run>& runs) override;
+
+  void SetProcess(int process) { context_.process = process; }
+  // The machine description is printed before the first case only.
+  void MarkContextPrinted() { context_printed_ = true; }
+  // A row for a case that produced none (crashed, hung): status error, with the reason.
+  void WriteFailureRow(const CaseInfo& info, const std::string& message);
+  void Sync();
+
+  // Status counts as text, so a child process can hand them to the parent.
+  std::string CountsText() const;
+  void AddCounts(const std::string& text);
+  void ResetCounts() { status_counts_.clear(); }
 
   // Rows written so far, by status (ok, invalid, unvalidated, not_effective, skipped, error).
   const std::map<std::string, int>& status_counts() const { return status_counts_; }
@@ -65,6 +79,8 @@ class CsvReporter : public benchmark::ConsoleReporter {
   std::map<std::string, CaseInfo> cases_;
   RowContext context_;
   std::map<std::string, int> status_counts_;
+  bool context_printed_ = false;
+  void WriteRow(const Run& run);
 };
 
 }  // namespace mapbench

@@ -1,6 +1,9 @@
 #include "harness/flags.h"
 
+#include <cstdlib>
 #include <regex>
+
+#include "harness/system_files.h"
 
 namespace mapbench {
 namespace {
@@ -18,6 +21,9 @@ const FlagDef kFlags[] = {
     {"counters", "LIST", "'default', 'none', or comma list of libpfm4 event names [COLUMN=]EVENT"},
     {"scratch_dir", "DIR", "where the private scratch directory is made (default .); use a disk "
                            "filesystem, not tmpfs, for cold-cache cases"},
+    {"processes", "N", "run every case in N separate processes (default 1): the noise between "
+                        "processes goes into the data"},
+    {"case_timeout", "SECONDS", "kill a case that runs longer and record it as an error (default 600)"},
     {"tune", "KNOB=VALUE", "apply a kernel tuning for this run and restore it after (root; "
                            "repeatable; see --list_tunings)"},
     {"list", nullptr, "list the selected cases with their parameters, then exit"},
@@ -111,6 +117,21 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
       flags.config.counters = *value;
     } else if (name == "scratch_dir") {
       flags.config.scratch_dir = *value;
+    } else if (name == "processes") {
+      auto n = ParseUnsigned(*value);
+      if (!n || *n < 1 || *n > 1000) {
+        *error = "--processes takes a whole number from 1 to 1000, not '" + *value + "'";
+        return std::nullopt;
+      }
+      flags.config.processes = static_cast<int>(*n);
+    } else if (name == "case_timeout") {
+      char* end = nullptr;
+      double seconds = std::strtod(value->c_str(), &end);
+      if (end == value->c_str() || *end != '\0' || !(seconds > 0) || seconds > 86400) {
+        *error = "--case_timeout takes seconds between 0 and 86400, not '" + *value + "'";
+        return std::nullopt;
+      }
+      flags.config.case_timeout_s = seconds;
     } else if (name == "tune") {
       flags.config.tunings.push_back(*value);
     } else if (name == "tune_journal") {

@@ -2,17 +2,20 @@
 // registers the selected cases and runs them through Google Benchmark.
 #include <benchmark/benchmark.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <random>
 
 #include "harness/csv_reporter.h"
 #include "harness/environment.h"
 #include "harness/flags.h"
+#include "harness/isolation.h"
 #include "harness/registry.h"
 #include "harness/scratch.h"
 #include "harness/tunings.h"
@@ -23,6 +26,11 @@ namespace {
 constexpr int kExitBadInput = 2;
 
 void OnSignal(int signal_number) {
+  // Let the running case's process clean up its scratch files first.
+  if (pid_t child = CurrentChild(); child > 0) {
+    kill(child, signal_number);
+    waitpid(child, nullptr, 0);
+  }
   Tuner::RestoreFromSignalHandler();
   ScratchDir::RemoveAllFromSignalHandler();
   std::signal(signal_number, SIG_DFL);
@@ -67,6 +75,74 @@ void PrintCases(const std::vector<CaseInfo>& cases) {
     if (count > 0) std::cout << "# " << family.name << ": " << family.summary << " (" << count << " cases)\n";
   }
   for (const CaseInfo& c : cases) std::cout << c.name << "\n";
+}
+
+// --benchmark_out=FILE, if given: every case's process rewrites it, so it is merged.
+std::string BenchmarkOutPath(const std::vector<std::string>& args) {
+  const std::string flag = "--benchmark_out=";
+  for (const std::string& arg : args) {
+    if (arg.rfind(flag, 0) == 0) return arg.substr(flag.size());
+  }
+  return "";
+}
+
+// Google Benchmark writes one JSON document per case process; the run keeps one.
+// Spliced as text: its JSON may hold NaN, which strict parsers refuse but its own
+// tools (Python's json) read.
+struct BenchmarkOutMerger {
+  std::string head;                 // up to and including '"benchmarks": ['
+  std::vector<std::string> bodies;  // each case's entries
+  void Add(const std::string& path) {
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string key = "\"benchmarks\": [";
+    size_t open = text.find(key), close = text.rfind(']');
+    if (open == std::string::npos || close == std::string::npos || close < open) return;  // crashed case
+    if (head.empty()) head = text.substr(0, open + key.size());
+    std::string body = text.substr(open + key.size(), close - open - key.size());
+    while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back()))) body.pop_back();
+    if (!body.empty()) bodies.push_back(body);
+  }
+  void Write(const std::string& path) const {
+    if (head.empty()) return;
+    std::ofstream out(path, std::ios::trunc);
+    out << head;
+    for (size_t i = 0; i < bodies.size(); ++i) out << (i ? "," : "") << bodies[i];
+    out << "\n  ]\n}\n";
+  }
+};
+
+// Every case, in every process repetition, runs in its own child process: a crash or
+// a hang becomes an error row and the suite goes on.
+void RunCases(const RunContext& context, const std::vector<CaseInfo>& cases, CsvReporter& reporter,
+              const std::string& benchmark_out) {
+  BenchmarkOutMerger merged_out;
+  const double timeout = context.config.case_timeout_s;
+  for (int process = 0; process < context.config.processes; ++process) {
+    reporter.SetProcess(process);
+    for (const CaseInfo& info : cases) {
+      if (!benchmark_out.empty()) std::remove(benchmark_out.c_str());
+      ChildResult result = RunInChild(
+          [&](int result_fd) {
+            reporter.ResetCounts();  // report this case's rows only
+            const std::string only_this = "^" + RegexEscape(info.name) +
+                                          "(/(min_time|iterations|repeats|threads):[^/]+|/real_time|/manual_time)*$";
+            benchmark::RunSpecifiedBenchmarks(&reporter, only_this);
+            std::string counts = reporter.CountsText();
+            return write(result_fd, counts.data(), counts.size()) == static_cast<ssize_t>(counts.size()) ? 0 : 3;
+          },
+          timeout);
+      reporter.AddCounts(result.output);
+      reporter.MarkContextPrinted();
+      if (result.end != ChildResult::End::kExited || result.exit_code != 0) {
+        std::string why = "case process " + result.Describe(timeout);
+        std::cerr << "mapbench: " << info.name << ": " << why << "\n";
+        reporter.WriteFailureRow(info, why);
+      }
+      if (!benchmark_out.empty()) merged_out.Add(benchmark_out);
+    }
+  }
+  if (!benchmark_out.empty()) merged_out.Write(benchmark_out);
 }
 
 int Main(int argc, char** argv) {
@@ -212,7 +288,7 @@ int Main(int argc, char** argv) {
     std::cerr << "mapbench: " << reporter.error() << "\n";
     return kExitBadInput;
   }
-  benchmark::RunSpecifiedBenchmarks(&reporter);
+  RunCases(context, registered, reporter, BenchmarkOutPath(gb_args));
   benchmark::Shutdown();
 
   if (std::string failure = tuner.Restore(); !failure.empty()) {
@@ -222,6 +298,7 @@ int Main(int argc, char** argv) {
   env["run"]["complete"] = reporter.error().empty();
   env["run"]["end_time"] = UtcTimestamp();
   env["run"]["row_status_counts"] = reporter.status_counts();
+  env["run"]["processes"] = context.config.processes;
   if (error = WriteJsonFile(env_path, env); !error.empty()) std::cerr << "mapbench: " << error << "\n";
 
   int bad = 0;

@@ -20,6 +20,8 @@ struct RunConfig {
   std::string scratch_dir;  // parent of the private scratch directory
   std::string run_id;
   std::string counters = "default";
+  int processes = 1;              // the whole suite, repeated in this many processes
+  double case_timeout_s = 600;    // a case running longer is killed and recorded
   std::vector<std::string> tunings;  // KNOB=VALUE, applied for the run and restored
   std::string tune_journal = "/var/lib/mapbench/tunings.journal";
   std::string system_root = "/";     // tests point /proc and /sys at a fixture tree

@@ -24,3 +24,12 @@ def run_mapbench(mapbench_binary, tmp_path):
                               text=True, timeout=timeout)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def faulty_binary(mapbench_binary):
+    """mapbench plus the test-only fault_injection family."""
+    binary = os.environ.get("MAPBENCH_WITH_FAULTS") or str(
+        pathlib.Path(mapbench_binary).parent / "tests" / "mapbench_with_faults")
+    assert os.access(binary, os.X_OK), f"build mapbench_with_faults first: {binary}"
+    return binary

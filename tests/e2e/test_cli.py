@@ -125,3 +125,25 @@ def test_full_disk_is_a_recorded_skip_and_the_run_goes_on(run_mapbench, tmp_path
     assert skipped["message"].str.contains("not enough disk").all()
     assert set(rows[rows["family"] == "ceiling"]["status"]) == {"ok"}, "the suite goes on"
     assert not list(small_tmpfs.iterdir()), "nothing left in the scratch filesystem"
+
+
+def test_scratch_of_a_killed_run_is_removed_at_the_next_start(mapbench_binary, run_mapbench, tmp_path):
+    process = subprocess.Popen(
+        [mapbench_binary, "--filter", "read_vs_mmap/method:pread/.*cache:cold",
+         "--benchmark_repetitions=3", "--out_dir=killed"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    csv = tmp_path / "killed" / "results.csv"
+    deadline = time.time() + 60
+    while time.time() < deadline and not (csv.exists() and len(csv.read_text().splitlines()) >= 2):
+        time.sleep(0.05)
+    process.kill()
+    process.wait(timeout=30)
+    left = list(tmp_path.glob(".mapbench-scratch-*"))
+    assert left, "kill -9 leaves the scratch directory"
+    rows = pd.read_csv(csv)  # every finished row is readable
+    assert len(rows) >= 1
+    assert json.loads((tmp_path / "killed" / "environment.json").read_text())["run"]["complete"] is False
+    result = run_mapbench(*TINY)
+    assert result.returncode == 0, result.stderr
+    assert "left by a run that was killed" in result.stderr
+    assert not list(tmp_path.glob(".mapbench-scratch-*"))
