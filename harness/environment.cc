@@ -187,6 +187,25 @@ json Scratch(const SystemFiles& sys, const std::string& path) {
   return scratch;
 }
 
+// The source tree's revision now, with "-dirty" for uncommitted changes; the configure
+// time revision when git cannot tell (e.g. a source tarball).
+std::string GitRevision() {
+  const std::string git = "git -C '" + std::string(MAPBENCH_SOURCE_DIR) + "' ";
+  auto run = [](const std::string& command) {
+    std::string out;
+    if (FILE* pipe = popen((command + " 2>/dev/null").c_str(), "r")) {
+      char buffer[256];
+      while (std::fgets(buffer, sizeof(buffer), pipe)) out += buffer;
+      if (pclose(pipe) != 0) return std::string();
+    }
+    return Trim(out);
+  };
+  std::string revision = run(git + "rev-parse --short=12 HEAD");
+  if (revision.empty()) return MAPBENCH_GIT_REVISION;
+  if (!run(git + "status --porcelain --untracked-files=no").empty()) revision += "-dirty";
+  return revision;
+}
+
 json Counters(const RunContext& context) {
   json counters;
   counters["requested"] = context.config.counters;
@@ -241,7 +260,7 @@ json CaptureEnvironment(const RunContext& context, const std::string& scratch_pa
                 {"command_line", config.command_line},
                 {"hostname", host},
                 {"uid", getuid()}};
-  env["build"] = {{"git_revision", MAPBENCH_GIT_REVISION},
+  env["build"] = {{"git_revision", GitRevision()},
                   {"compiler", MAPBENCH_COMPILER},
                   {"cxx_flags", MAPBENCH_CXX_FLAGS},
                   {"build_type", MAPBENCH_BUILD_TYPE}};
