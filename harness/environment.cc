@@ -134,12 +134,16 @@ json Virtualization(const SystemFiles& sys) {
   }
   virt["virtio_balloon"] = present;
   virt["free_page_reporting"] = reporting;
-  std::string cmdline = sys.ReadLine("/proc/cmdline").value_or("");
-  const std::string key = "page_reporting.page_reporting_order=";
-  size_t at = cmdline.find(key);
-  virt["page_reporting_order"] =
-      at == std::string::npos ? TextOrNull(sys, "/sys/module/page_reporting/parameters/page_reporting_order")
-                              : json(cmdline.substr(at + key.size(), cmdline.find(' ', at) - at - key.size()));
+  // The module parameter is what the kernel uses; the command line only its request.
+  virt["page_reporting_order"] = TextOrNull(sys, "/sys/module/page_reporting/parameters/page_reporting_order");
+  if (virt["page_reporting_order"].is_null()) {
+    std::string cmdline = sys.ReadLine("/proc/cmdline").value_or("");
+    const std::string key = "page_reporting.page_reporting_order=";
+    size_t at = cmdline.find(key);
+    if (at != std::string::npos) {
+      virt["page_reporting_order"] = cmdline.substr(at + key.size(), cmdline.find(' ', at) - at - key.size());
+    }
+  }
   virt["note"] = reporting
                      ? "free memory is returned to the host: the first touch of memory that sat "
                        "free for a few seconds pays host faults (see PLATFORM notes); fault "

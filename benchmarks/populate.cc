@@ -1,0 +1,373 @@
+// populate — demand faulting vs populating a mapping up front (MAP_POPULATE,
+//   MADV_WILLNEED, MADV_POPULATE_READ/WRITE, MAP_LOCKED, mlock), anonymous memory and a
+//   file in the page cache.
+// Timed: one operation = map (mmap plus the populate call: "map" phase), first touch of
+//   every 4 KiB page (a write for anonymous memory, a read for the file: "touch"), and
+//   munmap ("unmap"); each phase is timed and counted apart. state:steady repeats the
+//   cycle so freed memory is reused at once; state:after_idle sleeps 3 s (untimed)
+//   before one cycle, so the memory it gets back has sat free (and, on a VM with free
+//   page reporting, been returned to the host).
+// Untimed: scratch file creation and warming, one warm-up cycle, the idle sleep.
+// Verified: anonymous pages read zero before their first write; the file's touched words
+//   sum to their known value; the faults of the touch phase (getrusage, which unlike perf
+//   counts populate faults too) match what the method promises: near zero after
+//   populating, one per page (anonymous) or at least one (file: fault-around and large
+//   folios map many pages per fault) without.
+// Kernel paths: do_anonymous_page / filemap_map_pages vs populate_vma_page_range (GUP),
+//   mlock_fixup, zap_page_range on munmap.
+// Params: method (fault, map_populate, willneed, populate_read, populate_write,
+//   map_locked, mlock), backing (anon: private anonymous, written; file: shared read-only
+//   mapping of a cached scratch file, read), size_mib, state (steady, after_idle).
+// Metrics: map/touch/unmap_ns_per_op and per-phase counters; map_faults_per_page and
+//   touch_faults_per_page (getrusage); resident_fraction_before (file).
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "harness/cache_control.h"
+#include "harness/faults.h"
+#include "harness/page_backing.h"
+#include "harness/phases.h"
+#include "harness/resources.h"
+#include "harness/scratch.h"
+#include "harness/workload.h"
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#define MADV_POPULATE_WRITE 23
+#endif
+
+namespace mapbench {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr auto kIdle = std::chrono::seconds(3);  // free page reporting waits 2 s
+
+enum class Method {
+  kFault,
+  kMapPopulate,
+  kWillneed,
+  kPopulateRead,
+  kPopulateWrite,
+  kMapLocked,
+  kMlock
+};
+
+const char* MethodName(Method m) {
+  switch (m) {
+    case Method::kFault:
+      return "fault";
+    case Method::kMapPopulate:
+      return "map_populate";
+    case Method::kWillneed:
+      return "willneed";
+    case Method::kPopulateRead:
+      return "populate_read";
+    case Method::kPopulateWrite:
+      return "populate_write";
+    case Method::kMapLocked:
+      return "map_locked";
+    case Method::kMlock:
+      return "mlock";
+  }
+  return "?";
+}
+
+// The call after mmap that does the populating, for error messages.
+const char* CallName(Method m) {
+  switch (m) {
+    case Method::kWillneed:
+      return "madvise(MADV_WILLNEED)";
+    case Method::kPopulateRead:
+      return "madvise(MADV_POPULATE_READ)";
+    case Method::kPopulateWrite:
+      return "madvise(MADV_POPULATE_WRITE)";
+    case Method::kMlock:
+      return "mlock";
+    default:
+      return "mmap";
+  }
+}
+
+bool Locks(Method m) { return m == Method::kMapLocked || m == Method::kMlock; }
+
+struct Config {
+  Method method;
+  bool file;
+  uint64_t size_mib;
+  bool after_idle;
+};
+
+// What the touch phase should show for this method; the promise the row checks.
+TouchExpectation Expect(const Config& c, bool thp_always) {
+  switch (c.method) {
+    case Method::kFault:
+    case Method::kWillneed:  // only starts readahead (file) or swap-in (anonymous)
+      if (c.file || thp_always) return TouchExpectation::kSome;
+      return TouchExpectation::kOnePerPage;
+    case Method::kPopulateRead:
+      // Anonymous memory gets the shared zero page: every first write still faults (COW).
+      if (!c.file) return thp_always ? TouchExpectation::kSome : TouchExpectation::kOnePerPage;
+      return TouchExpectation::kNearZero;
+    default:
+      return TouchExpectation::kNearZero;
+  }
+}
+
+struct OpResult {
+  std::string error;  // a call failed
+  int error_number = 0;
+  uint64_t map_faults = 0;  // getrusage faults during the map phase (populate faults)
+  uint64_t touch_faults = 0;
+  uint64_t seen = 0;  // anonymous: OR of the words before writing; file: word sum
+};
+
+// Writes every page once; returns the OR of what was there (fresh memory: zero).
+uint64_t TouchWrite(char* p, uint64_t size) {
+  uint64_t seen = 0;
+  for (uint64_t o = 0; o < size; o += kPage) {
+    seen |= __atomic_fetch_add(reinterpret_cast<uint64_t*>(p + o), 1, __ATOMIC_RELAXED);
+  }
+  return seen;
+}
+
+uint64_t TouchRead(const char* p, uint64_t size) {
+  uint64_t sum = 0;
+  for (uint64_t o = 0; o < size; o += kPage)
+    sum += *reinterpret_cast<const volatile uint64_t*>(p + o);
+  return sum;
+}
+
+// One map-touch-unmap cycle; phases may be null (warm-up).
+OpResult Cycle(const Config& c, int fd, uint64_t size, Phases* phases) {
+  OpResult r;
+  auto begin = [&](size_t i) {
+    if (phases) phases->Begin(i);
+  };
+  auto end = [&](size_t i) {
+    if (phases) phases->End(i);
+  };
+
+  const ThreadFaults before_map = CurrentThreadFaults();
+  begin(0);
+  int flags = c.file ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS;
+  if (c.method == Method::kMapPopulate) flags |= MAP_POPULATE;
+  if (c.method == Method::kMapLocked) flags |= MAP_LOCKED;
+  const int prot = c.file ? PROT_READ : PROT_READ | PROT_WRITE;
+  Mapping map(mmap(nullptr, size, prot, flags, c.file ? fd : -1, 0), size);
+  int rc = 0;
+  if (map.valid()) {
+    switch (c.method) {
+      case Method::kWillneed:
+        rc = madvise(map.data(), size, MADV_WILLNEED);
+        break;
+      case Method::kPopulateRead:
+        rc = madvise(map.data(), size, MADV_POPULATE_READ);
+        break;
+      case Method::kPopulateWrite:
+        rc = madvise(map.data(), size, MADV_POPULATE_WRITE);
+        break;
+      case Method::kMlock:
+        rc = mlock(map.data(), size);
+        break;
+      default:
+        break;
+    }
+  }
+  const int saved_errno = errno;
+  end(0);
+  const ThreadFaults after_map = CurrentThreadFaults();
+  if (!map.valid()) {
+    r.error = SysError(
+        std::string("mmap(") + MethodName(c.method) + ", len=" + std::to_string(size) + ")",
+        saved_errno);
+    r.error_number = saved_errno;
+    return r;
+  }
+  if (rc != 0) {
+    r.error =
+        SysError(std::string(CallName(c.method)) + " len=" + std::to_string(size), saved_errno);
+    r.error_number = saved_errno;
+    return r;
+  }
+  begin(1);
+  r.seen = c.file ? TouchRead(map.data(), size) : TouchWrite(map.data(), size);
+  end(1);
+  const ThreadFaults after_touch = CurrentThreadFaults();
+  begin(2);
+  rc = map.reset();
+  end(2);
+  if (rc != 0) r.error = SysError("munmap");
+  r.map_faults = after_map.minor + after_map.major - before_map.minor - before_map.major;
+  r.touch_faults = after_touch.minor + after_touch.major - after_map.minor - after_map.major;
+  return r;
+}
+
+void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
+  const uint64_t size = c.size_mib << 20;
+  const uint64_t pages = size / kPage;
+  if (Locks(c.method)) {
+    rlimit limit{};
+    getrlimit(RLIMIT_MEMLOCK, &limit);
+    if (auto why = MemlockShortage(ctx.system.Read("/proc/self/status").value_or(""),
+                                   limit.rlim_cur, size)) {
+      return Skip(state, *why);
+    }
+  }
+  if (!c.file || Locks(c.method)) {
+    if (auto why = CheckMemory(ctx, size)) return Skip(state, *why);
+  }
+
+  UniqueFd fd;
+  uint64_t expected = 0;  // file: sum of the first word of every page
+  double resident = 1;
+  if (c.file) {
+    std::string error;
+    const ScratchFile* file = ctx.scratch->File(size, &error);
+    if (file == nullptr) return Skip(state, error);
+    fd.reset(open(file->path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return Skip(state, SysError("open(" + file->path + ")"));
+    if (auto why = WarmCache(fd.get(), size)) return Skip(state, *why);
+    auto fraction = ResidentFraction(fd.get(), size, &error);
+    if (!fraction) return Skip(state, error);
+    resident = *fraction;
+    for (uint64_t p = 0; p < pages; ++p) expected += ScratchWord(p * (kPage / 8));
+  }
+  const ThpSettings thp = ReadThpSettings(ctx.system);
+  const bool thp_always = !c.file && thp.enabled == "always";
+  const TouchExpectation expectation = Expect(c, thp_always);
+
+  // Untimed warm-up: recycles memory for the steady state, and finds unsupported calls.
+  OpResult warm = Cycle(c, fd.get(), size, nullptr);
+  if (!warm.error.empty()) {
+    const int e = warm.error_number;
+    if (Locks(c.method) && (e == EAGAIN || e == ENOMEM || e == EPERM)) {
+      return Skip(state, warm.error + " (RLIMIT_MEMLOCK or CAP_IPC_LOCK)");
+    }
+    return Skip(state, warm.error);
+  }
+  if (c.after_idle) std::this_thread::sleep_for(kIdle);
+
+  bool valid = true, faults_ok = true;
+  std::string failure, fault_note;
+  uint64_t map_faults = 0, touch_faults = 0, worst_touch = 0, best_touch = UINT64_MAX;
+  Phases phases(ctx, {"map", "touch", "unmap"});
+  {
+    Measurement measure(state, ctx);
+    for (auto _ : state) {
+      OpResult r = Cycle(c, fd.get(), size, &phases);
+      if (!r.error.empty() && failure.empty()) failure = r.error;
+      const bool data_ok = c.file ? r.seen == expected : r.seen == 0;
+      if ((!r.error.empty() || !data_ok) && valid) {
+        valid = false;
+        if (failure.empty())
+          failure = c.file ? "file words summed wrong" : "fresh anonymous page was not zero";
+      }
+      FaultVerdict verdict =
+          CheckTouchFaults(expectation, static_cast<double>(r.touch_faults), pages);
+      if (!verdict.ok && faults_ok) {
+        faults_ok = false;
+        fault_note = verdict.note;
+      }
+      map_faults += r.map_faults;
+      touch_faults += r.touch_faults;
+      worst_touch = std::max(worst_touch, r.touch_faults);
+      best_touch = std::min(best_touch, r.touch_faults);
+    }
+    measure.Stop();
+  }
+
+  const uint64_t ops = state.iterations();
+  Outcome outcome;
+  outcome.bytes_per_op = static_cast<double>(size);
+  outcome.pages_per_op = static_cast<double>(pages);
+  outcome.valid = valid;
+  outcome.validation = !valid ? failure
+                       : c.file
+                           ? "touched words of every page summed to the file's value, every cycle"
+                           : "every fresh page read zero before its first write, every cycle";
+  const double mean_touch = ops ? static_cast<double>(touch_faults) / ops : 0;
+  if (faults_ok) fault_note = CheckTouchFaults(expectation, mean_touch, pages).note;
+  char note[320];
+  std::snprintf(
+      note, sizeof(note), "%s (min %llu, max %llu per cycle); populate faults %.4f/page%s%s",
+      fault_note.c_str(), static_cast<unsigned long long>(ops ? best_touch : 0),
+      static_cast<unsigned long long>(worst_touch),
+      ops ? static_cast<double>(map_faults) / ops / pages : 0.0,
+      c.file ? (resident >= 0.99 ? "; file fully cached" : "; file NOT fully cached") : "",
+      thp_always ? "; THP enabled=always" : "");
+  outcome.config = note;
+  outcome.config_ok = faults_ok && resident >= 0.99;
+  phases.AddTo(outcome, ops);
+  if (ops) {
+    outcome.metrics.emplace_back("map_faults_per_page",
+                                 static_cast<double>(map_faults) / ops / pages);
+    outcome.metrics.emplace_back("touch_faults_per_page", mean_touch / pages);
+  }
+  if (c.file) outcome.metrics.emplace_back("resident_fraction_before", resident);
+  Report(state, outcome);
+}
+
+Case MakeCase(const Config& c, bool quick) {
+  std::vector<Param> params = {{"method", MethodName(c.method)},
+                               {"backing", c.file ? "file" : "anon"},
+                               {"size_mib", std::to_string(c.size_mib)},
+                               {"state", c.after_idle ? "after_idle" : "steady"}};
+  Case out{"", params, [c](benchmark::State& s, const RunContext& ctx) { Run(s, ctx, c); }, {}};
+  // One cycle per repetition after the idle sleep; fewer repetitions, each costs 3 s.
+  if (c.after_idle) {
+    out.configure = [quick](benchmark::internal::Benchmark* b) {
+      b->Iterations(1)->Repetitions(quick ? 3 : 5);
+    };
+  } else if (!c.file && c.size_mib >= 1024) {
+    // A 1 GiB anonymous cycle takes about a second: 5 repetitions keep the full suite short.
+    out.configure = [](benchmark::internal::Benchmark* b) { b->Repetitions(5); };
+  }
+  return out;
+}
+
+// Quick: every method on 16 MiB, steady state. Full: 2 MiB .. 1 GiB, plus first touch
+// after idle for demand faulting and MAP_POPULATE of anonymous memory.
+std::vector<Case> Cases(Suite suite) {
+  const bool quick = suite == Suite::kQuick;
+  const std::vector<uint64_t> sizes =
+      quick ? std::vector<uint64_t>{16} : std::vector<uint64_t>{2, 16, 128, 1024};
+  const Method all[] = {Method::kFault,        Method::kMapPopulate,   Method::kWillneed,
+                        Method::kPopulateRead, Method::kPopulateWrite, Method::kMapLocked,
+                        Method::kMlock};
+  std::vector<Case> cases;
+  for (uint64_t size_mib : sizes) {
+    for (bool file : {false, true}) {
+      for (Method m : all) {
+        // A read-only file mapping cannot be populated for writing.
+        if (file && m == Method::kPopulateWrite) continue;
+        cases.push_back(MakeCase({m, file, size_mib, false}, quick));
+      }
+    }
+  }
+  if (!quick) {
+    for (Method m : {Method::kFault, Method::kMapPopulate})
+      cases.push_back(MakeCase({m, false, 128, true}, quick));
+  }
+  return cases;
+}
+
+MAPBENCH_FAMILY(Family{
+    "populate",
+    "demand faulting vs MAP_POPULATE / MADV_POPULATE_* / WILLNEED / mlock: map and touch timed "
+    "apart",
+    [] {
+      std::vector<std::string> metrics = PhaseMetricNames({"map", "touch", "unmap"});
+      metrics.insert(metrics.end(),
+                     {"map_faults_per_page", "touch_faults_per_page", "resident_fraction_before"});
+      return metrics;
+    }(),
+    Cases});
+
+}  // namespace
+}  // namespace mapbench

@@ -1,0 +1,69 @@
+#include "harness/faults.h"
+
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+namespace mapbench {
+namespace {
+
+TEST(Faults, NearZeroAcceptsAFewStrayFaultsOnly) {
+  EXPECT_TRUE(CheckTouchFaults(TouchExpectation::kNearZero, 0, 16384).ok);
+  EXPECT_TRUE(CheckTouchFaults(TouchExpectation::kNearZero, 3, 16384).ok);
+  // Populate did nothing: every page faulted during the touch.
+  FaultVerdict none = CheckTouchFaults(TouchExpectation::kNearZero, 16384, 16384);
+  EXPECT_FALSE(none.ok);
+  EXPECT_NE(none.note.find("1.0000 per page"), std::string::npos) << none.note;
+  EXPECT_NE(none.note.find("near zero"), std::string::npos) << none.note;
+}
+
+TEST(Faults, OnePerPage) {
+  EXPECT_TRUE(CheckTouchFaults(TouchExpectation::kOnePerPage, 16384, 16384).ok);
+  EXPECT_TRUE(CheckTouchFaults(TouchExpectation::kOnePerPage, 16390, 16384).ok);
+  EXPECT_FALSE(CheckTouchFaults(TouchExpectation::kOnePerPage, 32, 16384).ok);     // huge pages
+  EXPECT_FALSE(CheckTouchFaults(TouchExpectation::kOnePerPage, 32768, 16384).ok);  // twice
+  EXPECT_FALSE(CheckTouchFaults(TouchExpectation::kOnePerPage, 0, 16384).ok);
+}
+
+TEST(Faults, SomeMeansAtLeastOneAndAtMostOnePerPage) {
+  EXPECT_TRUE(CheckTouchFaults(TouchExpectation::kSome, 79, 16384).ok);  // large folios
+  EXPECT_FALSE(CheckTouchFaults(TouchExpectation::kSome, 0, 16384).ok);
+  EXPECT_FALSE(CheckTouchFaults(TouchExpectation::kSome, 40000, 16384).ok);
+}
+
+TEST(Faults, ThreadFaultsCountFirstTouches) {
+  const size_t pages = 64, size = pages * 4096;
+  char* p = static_cast<char*>(
+      mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(p, MAP_FAILED);
+  madvise(p, size, MADV_NOHUGEPAGE);
+  ThreadFaults before = CurrentThreadFaults();
+  for (size_t o = 0; o < size; o += 4096) p[o] = 1;
+  ThreadFaults after = CurrentThreadFaults();
+  EXPECT_GE(after.minor - before.minor, pages);
+  EXPECT_LE(after.minor - before.minor, pages + 4);
+  munmap(p, size);
+}
+
+const char kStatusRoot[] = "Name:\tmapbench\nVmLck:\t       0 kB\nCapEff:\t000001ffffffffff\n";
+const char kStatusUser[] = "Name:\tmapbench\nVmLck:\t    4096 kB\nCapEff:\t0000000000000000\n";
+
+TEST(Faults, CapabilityFromStatus) {
+  EXPECT_TRUE(HasCapability(kStatusRoot, 14));
+  EXPECT_FALSE(HasCapability(kStatusUser, 14));
+  EXPECT_FALSE(HasCapability("no caps here\n", 14));
+  EXPECT_TRUE(HasCapability("CapEff:\t0000000000004000\n", 14));
+}
+
+TEST(Faults, MemlockShortage) {
+  EXPECT_FALSE(MemlockShortage(kStatusRoot, 8 << 20, 1ull << 30));  // CAP_IPC_LOCK
+  EXPECT_FALSE(MemlockShortage(kStatusUser, RLIM_INFINITY, 1ull << 30));
+  EXPECT_FALSE(MemlockShortage(kStatusUser, 8 << 20, 4 << 20));  // 8 MiB limit, 4 MiB locked
+  auto why = MemlockShortage(kStatusUser, 8 << 20, 16 << 20);
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("RLIMIT_MEMLOCK allows 4096 KiB"), std::string::npos) << *why;
+  EXPECT_NE(why->find("16384 KiB needed"), std::string::npos) << *why;
+}
+
+}  // namespace
+}  // namespace mapbench
