@@ -56,7 +56,11 @@ std::vector<CaseInfo> RegisterCases(const RunContext& context) {
     auto* bench = benchmark::RegisterBenchmark(
         info.name.c_str(), [body, &context](benchmark::State& state) { body(state, context); });
     // Wall time: page-cache misses and faults block, and blocking is part of the cost.
-    bench->UseRealTime()->Unit(benchmark::kMicrosecond);
+    if (c.manual_time) {
+      bench->UseManualTime()->Unit(benchmark::kMicrosecond);
+    } else {
+      bench->UseRealTime()->Unit(benchmark::kMicrosecond);
+    }
     if (c.configure) c.configure(bench);
     registered.push_back(info);
   });

@@ -25,6 +25,9 @@ struct Case {
   std::function<void(benchmark::State&, const RunContext&)> body;
   // Optional Google Benchmark settings for this case (e.g. a fixed iteration count).
   std::function<void(benchmark::internal::Benchmark*)> configure;
+  // The body times each operation itself (state.SetIterationTime) instead of wall time
+  // around the loop: for one call amid untimed work, where pausing costs more than it.
+  bool manual_time = false;
 };
 
 inline constexpr char kCounterPlaceholder[] = "{counter}";
