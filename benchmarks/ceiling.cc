@@ -45,9 +45,7 @@ void Run(benchmark::State& state, const RunContext& ctx, Pattern pattern, uint64
   outcome.bytes_per_op = static_cast<double>(size);
   outcome.pages_per_op = static_cast<double>(size) / 4096;
   outcome.valid = valid;
-  char checksum[40];
-  std::snprintf(checksum, sizeof(checksum), "%016llx", static_cast<unsigned long long>(expected));
-  outcome.validation = std::string("checksum ") + checksum + (valid ? " matched every pass" : " mismatch");
+  outcome.validation = "checksum " + ChecksumText(expected) + (valid ? " matched every pass" : " mismatch");
   auto smaps = ReadSmapsForRange(ctx.system, base, size);
   const double huge = smaps ? static_cast<double>((*smaps)["AnonHugePages"]) / size : 0;
   outcome.metrics = {{"huge_page_fraction", huge}};

@@ -160,9 +160,7 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
   outcome.bytes_per_op = static_cast<double>(size);
   outcome.pages_per_op = static_cast<double>(size) / 4096;
   outcome.valid = valid;
-  char checksum[40];
-  std::snprintf(checksum, sizeof(checksum), "%016llx", static_cast<unsigned long long>(file->checksum));
-  outcome.validation = valid ? std::string("checksum ") + checksum + " matched every pass" : failure;
+  outcome.validation = valid ? "checksum " + ChecksumText(file->checksum) + " matched every pass" : failure;
   const double seen = c.cold ? worst_cold : warm_start;
   outcome.config_ok = c.cold ? seen <= 0.01 : seen >= 0.99;
   char note[96];

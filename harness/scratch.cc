@@ -58,6 +58,12 @@ uint64_t SumWords(const void* data, size_t bytes) {
   return s0 + s1 + s2 + s3;
 }
 
+std::string ChecksumText(uint64_t checksum) {
+  char text[24];
+  std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(checksum));
+  return text;
+}
+
 uint64_t ExpectedChecksum(uint64_t size) {
   uint64_t sum = 0;
   for (uint64_t i = 0; i < size / sizeof(uint64_t); ++i) sum += ScratchWord(i);
@@ -208,11 +214,10 @@ const ScratchFile* ScratchDir::File(uint64_t size, std::string* error) {
     unlink(file.path.c_str());
     return nullptr;
   }
-  char sum_text[24];
-  std::snprintf(sum_text, sizeof(sum_text), "%016llx\n", static_cast<unsigned long long>(file.checksum));
+  const std::string sum_text = ChecksumText(file.checksum) + "\n";
   const std::string sum_temporary = sum_path + ".tmp";
   UniqueFd sum_fd(open(sum_temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (sum_fd.valid() && write(sum_fd.get(), sum_text, 17) == 17 &&
+  if (sum_fd.valid() && write(sum_fd.get(), sum_text.data(), sum_text.size()) == static_cast<ssize_t>(sum_text.size()) &&
       rename(sum_temporary.c_str(), sum_path.c_str()) == 0) {
   }
   return &files_.emplace(size, file).first->second;

@@ -20,6 +20,9 @@ uint64_t SumWords(const void* data, size_t bytes);
 // The checksum of a scratch file of `size` bytes, without reading it.
 uint64_t ExpectedChecksum(uint64_t size);
 
+// A checksum as 16 hex digits, as rows and checksum files show it.
+std::string ChecksumText(uint64_t checksum);
+
 struct ScratchFile {
   std::string path;
   uint64_t size = 0;
