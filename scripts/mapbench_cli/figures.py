@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
@@ -21,7 +22,7 @@ import matplotlib.colors as mcolors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator  # noqa: E402
 
 from mapbench_cli.text import figure_text  # noqa: E402
 
@@ -134,6 +135,70 @@ TITLE_SIZE = 10.5
 MIN_WIDTH = 6.6  # inches: room for a title and the notes even with one panel
 
 
+@dataclass(frozen=True)
+class Layout:
+    """How big figures are and what they carry besides the data."""
+    name: str = "screen"
+    min_width: float = MIN_WIDTH
+    widths: Tuple[float, ...] = ()     # allowed widths (a paper's columns); empty: any
+    panel_height: float = 2.7
+    min_panel_width: float = 3.6
+    titles: bool = True                # a paper puts titles and notes in the caption instead
+    notes: bool = True
+    label_size: float = 8.0            # category labels of horizontal bars
+    label_chars: int = 0               # wrap those labels at '/' beyond this many characters (0: never)
+    legend_column: float = 1.9         # inches per legend column
+    rc: Tuple[Tuple[str, float], ...] = ()
+
+    def fit(self, natural: float) -> float:
+        """The figure width: the natural one (at least min_width), or the smallest allowed width
+        that holds it without squeezing by more than a fifth, else the widest allowed."""
+        if not self.widths:
+            return max(self.min_width, natural)
+        for width in self.widths:
+            if natural <= width * 1.2:
+                return width
+        return self.widths[-1]
+
+
+SCREEN = Layout()
+# A two-column paper: 3.5 in for one column, 7 in across both; no text below 7 pt.
+PAPER = Layout(name="paper", min_width=3.5, widths=(3.5, 7.0), panel_height=2.1, min_panel_width=1.7,
+               titles=False, notes=False, label_size=7.0, label_chars=42, legend_column=1.45,
+               rc=(("font.size", 8.0), ("axes.titlesize", 8.0), ("axes.labelsize", 8.0), ("xtick.labelsize", 7.5),
+                   ("ytick.labelsize", 7.5), ("legend.fontsize", 7.5)))
+_layout = SCREEN
+
+
+@contextmanager
+def use_layout(layout: Layout):
+    """Draw the figures made inside this block with `layout` (and its font sizes)."""
+    global _layout
+    previous = _layout
+    _layout = layout
+    try:
+        with plt.rc_context(dict(layout.rc)):
+            yield layout
+    finally:
+        _layout = previous
+
+
+def _wrap_label(label: str, chars: int) -> str:
+    """Break a long case name after '/' separators so no line is much longer than `chars`."""
+    if not chars or len(label) <= chars:
+        return label
+    lines, line = [], ""
+    for part in label.split("/"):
+        piece = part if not line else "/" + part
+        if line and len(line) + len(piece) > chars:
+            lines.append(line + "/")
+            line = part
+        else:
+            line += piece
+    lines.append(line)
+    return "\n".join(lines)
+
+
 def _wrap(texts: Iterable[str], width_in: float, fontsize: float, bold: bool = False) -> List[str]:
     """Wrap text to a figure width (a conservative estimate of the glyph width)."""
     chars = max(20, int(width_in * 72 / (fontsize * (0.60 if bold else 0.53))))
@@ -157,7 +222,7 @@ class _Frame:
 
     @property
     def title_h(self) -> float:
-        return 0.18 + _text_height(len(self.title), TITLE_SIZE, 1.25)
+        return 0.18 + _text_height(len(self.title), TITLE_SIZE, 1.25) if self.title else 0.06
 
     @property
     def legend_h(self) -> float:
@@ -170,10 +235,13 @@ class _Frame:
     def extra(self) -> float:
         return self.title_h + self.legend_h + self.notes_h
 
-    def finish(self, fig, handles, ncol: int, **tight) -> None:
+    def finish(self, fig, handles, ncol: int, caption: Tuple[str, Sequence[str]] = ("", ()), **tight) -> None:
+        # What a paper moves to the caption stays with the figure for whoever writes the caption.
+        fig.mapbench_title, fig.mapbench_notes = caption[0], list(caption[1])
         height = fig.get_figheight()
-        fig.suptitle("\n".join(figure_text(t) for t in self.title), fontsize=TITLE_SIZE, fontweight="bold",
-                     y=1 - 0.1 / height, va="top", linespacing=1.25)
+        if self.title:
+            fig.suptitle("\n".join(figure_text(t) for t in self.title), fontsize=TITLE_SIZE, fontweight="bold",
+                         y=1 - 0.1 / height, va="top", linespacing=1.25)
         bottom = (self.legend_h + self.notes_h) / height
         fig.tight_layout(rect=(0, bottom, 1, 1 - self.title_h / height), **tight)
         if handles:
@@ -185,17 +253,27 @@ class _Frame:
                      color="0.35", ha="left", va="bottom", linespacing=1.35)
 
 
+def _frame(width: float, title: str, notes: Sequence[str], legend_rows: int) -> _Frame:
+    L = _layout
+    return _Frame(width, _wrap([title], width - 0.3, TITLE_SIZE, bold=True) if L.titles else [],
+                  _wrap(notes, width - 0.2, NOTE_SIZE) if L.notes else [], legend_rows)
+
+
 def grouped_bars(spec: GroupedBars):
+    L = _layout
     rows, cols = len(spec.panels), max(len(r) for r in spec.panels)
-    panel_w = max(3.6, 0.9 + 0.22 * len(spec.variants) * len(spec.groups))
-    panel_h = 2.7
-    width = max(MIN_WIDTH, panel_w * cols)
+    panel_w = max(L.min_panel_width, 0.9 + 0.22 * len(spec.variants) * len(spec.groups))
+    panel_h = L.panel_height
+    width = L.fit(panel_w * cols)
     legend_items = len(spec.variants) + (1 if spec.reference_label else 0)
-    ncol = max(1, min(legend_items, int(width // 1.9)))
-    frame = _Frame(width, _wrap([spec.title], width - 0.3, TITLE_SIZE, bold=True),
-                   _wrap(spec.notes, width - 0.2, NOTE_SIZE), _legend_rows(legend_items, ncol))
+    ncol = max(1, min(legend_items, int(width // L.legend_column)))
+    frame = _frame(width, spec.title, spec.notes, _legend_rows(legend_items, ncol))
     fig, axes = plt.subplots(rows, cols, figsize=(width, panel_h * rows + frame.extra()), squeeze=False)
 
+    # Short panels (a paper's) cannot each hold the axis label: one label for the whole column.
+    shared_ylabel = rows > 1 and L.panel_height < 2.5
+    if shared_ylabel:
+        fig.supylabel(figure_text(spec.ylabel), x=0.01, fontsize=plt.rcParams["axes.labelsize"])
     n_var = max(1, len(spec.variants))
     slot = 0.82 / n_var
     # At most ~2.4 inches per group: a lone group must not get bars as wide as a panel.
@@ -209,7 +287,7 @@ def grouped_bars(spec: GroupedBars):
                 ax.set_visible(False)
                 continue
             _draw_panel(ax, panel, spec, slot, n_var, margin)
-            if c == 0:
+            if c == 0 and not shared_ylabel:
                 ax.set_ylabel(figure_text(spec.ylabel))
             below = [spec.panels[rr][c] if c < len(spec.panels[rr]) else None for rr in range(r + 1, rows)]
             if all(p is None for p in below):
@@ -219,7 +297,7 @@ def grouped_bars(spec: GroupedBars):
     if spec.reference_label:
         handles.append(Line2D([], [], color=REFERENCE_COLOUR, linestyle="--", linewidth=1.3,
                               label=figure_text(spec.reference_label)))
-    frame.finish(fig, handles, ncol, h_pad=1.2, w_pad=1.0)
+    frame.finish(fig, handles, ncol, (spec.title, spec.notes), h_pad=1.2, w_pad=1.0)
     return fig
 
 
@@ -284,22 +362,25 @@ class HorizontalBars:
 
 
 def horizontal_bars(spec: HorizontalBars):
-    n = len(spec.labels)
-    longest = max((len(label) for label in spec.labels), default=10)
-    label_w = min(7.5, 0.3 + 0.062 * longest)
-    width = max(MIN_WIDTH, label_w + 5.0)
-    ncol = max(1, min(len(spec.legend), int(width // 2.2)))
-    frame = _Frame(width, _wrap([spec.title], width - 0.3, TITLE_SIZE, bold=True),
-                   _wrap(spec.notes, width - 0.2, NOTE_SIZE),
-                   _legend_rows(len(spec.legend), ncol) if spec.legend else 0)
-    fig, ax = plt.subplots(figsize=(width, max(1.9, 0.75 + 0.24 * n) + frame.extra()))
+    L = _layout
+    labels = [_wrap_label(label, L.label_chars) for label in spec.labels]
+    n = len(labels)
+    lines = max((label.count("\n") + 1 for label in labels), default=1)
+    longest = max((len(line) for label in labels for line in label.split("\n")), default=10)
+    label_w = min(7.5, 0.3 + 0.062 * longest * L.label_size / 8.0)
+    width = L.fit(label_w + 5.0)
+    ncol = max(1, min(len(spec.legend), int(width // (L.legend_column + 0.3))))
+    frame = _frame(width, spec.title, spec.notes, _legend_rows(len(spec.legend), ncol) if spec.legend else 0)
+    row_h = 0.24 * (1 + 0.75 * (lines - 1)) * L.label_size / 8.0
+    fig, ax = plt.subplots(figsize=(width, max(1.9, 0.75 + row_h * n) + frame.extra()))
     ys = list(range(n))[::-1]  # first label on top
     medians = [v.median for v in spec.values]
     errs = [[max(0.0, v.median - v.low) for v in spec.values], [max(0.0, v.high - v.median) for v in spec.values]]
     ax.barh(ys, medians, xerr=errs, color=spec.colours, height=0.7, zorder=2,
             error_kw=dict(ecolor="#333333", elinewidth=0.9, capsize=2, capthick=0.9))
     ax.set_yticks(ys)
-    ax.set_yticklabels([figure_text(label) for label in spec.labels], fontsize=8)
+    ax.set_yticklabels(["\n".join(figure_text(line) for line in label.split("\n")) for label in labels],
+                       fontsize=L.label_size, linespacing=1.0)
     ax.set_ylim(-0.6, n - 0.4)
     if spec.log and medians and all(m > 0 for m in medians):
         ax.set_xscale("log")
@@ -314,17 +395,78 @@ def horizontal_bars(spec: HorizontalBars):
     ax.grid(axis="x", which="both", color="0.9", linewidth=0.6, zorder=0)
     ax.set_axisbelow(True)
     handles = [Patch(facecolor=c, label=figure_text(k)) for k, c in spec.legend.items()]
-    frame.finish(fig, handles, ncol)
+    frame.finish(fig, handles, ncol, (spec.title, spec.notes))
     return fig
 
 
-def save(fig, out_dir: Path, stem: str, formats: Iterable[str] = FORMATS) -> List[Path]:
-    """Write `fig` as out_dir/stem.<format> for each format; returns the paths written."""
+_STABLE_METADATA = {"svg": {"Date": None}, "png": {"Software": None}, "pdf": {"CreationDate": None, "Producer": None}}
+
+
+def save(fig, out_dir: Path, stem: str, formats: Iterable[str] = FORMATS, dpi: int = PNG_DPI) -> List[Path]:
+    """Write `fig` as out_dir/stem.<format> for each format; returns the paths written.
+    No dates in the files: the same data gives the same bytes."""
     written = []
     for fmt in formats:
         path = out_dir / f"{stem}.{fmt}"
-        metadata = {"Date": None} if fmt == "svg" else {"Software": None} if fmt == "png" else None
-        fig.savefig(path, format=fmt, dpi=PNG_DPI, metadata=metadata)
+        fig.savefig(path, format=fmt, dpi=dpi, metadata=_STABLE_METADATA.get(fmt))
         written.append(path)
     plt.close(fig)
     return written
+
+
+@dataclass
+class RatioChart:
+    """Ratios (CURRENT/BASE) with their intervals as horizontal error bars on a log axis."""
+    title: str
+    xlabel: str
+    labels: List[str]
+    values: List[Value]               # median ratio and interval bounds (all > 0, finite)
+    colours: List[str]
+    band: Tuple[float, float] = (1 / 1.05, 1.05)   # the ±threshold band around 1
+    legend: Dict[str, str] = field(default_factory=dict)
+    notes: List[str] = field(default_factory=list)
+
+
+def ratio_chart(spec: RatioChart):
+    n = len(spec.labels)
+    longest = max((len(label) for label in spec.labels), default=10)
+    label_w = min(7.5, 0.3 + 0.062 * longest)
+    width = _layout.fit(label_w + 4.5)
+    ncol = max(1, min(len(spec.legend), int(width // 1.6)))
+    frame = _frame(width, spec.title, spec.notes, _legend_rows(len(spec.legend), ncol) if spec.legend else 0)
+    fig, ax = plt.subplots(figsize=(width, max(1.9, 0.75 + 0.24 * n) + frame.extra()))
+    ys = list(range(n))[::-1]  # first label on top
+    low_band, high_band = spec.band
+    ax.axvspan(low_band, high_band, color="0.88", zorder=0, linewidth=0)
+    ax.axvline(1.0, color=REFERENCE_COLOUR, linewidth=1.0, zorder=1)
+    for y, v, colour in zip(ys, spec.values, spec.colours):
+        ax.errorbar([v.median], [y], xerr=[[max(0.0, v.median - v.low)], [max(0.0, v.high - v.median)]],
+                    fmt="o", color=colour, ecolor=colour, elinewidth=1.3, capsize=2.5, markersize=4.5, zorder=3)
+    ax.set_yticks(ys)
+    ax.set_yticklabels([figure_text(label) for label in spec.labels], fontsize=8)
+    ax.set_ylim(-0.6, n - 0.4)
+    ax.set_xscale("log")
+    lows = [v.low for v in spec.values if v.low > 0] + [low_band]
+    highs = [v.high for v in spec.values if math.isfinite(v.high)] + [high_band]
+    low, high = min(lows) / 1.08, max(highs) * 1.08
+    span = max(high / 1.0, 1.0 / low)  # symmetric around 1 on the log axis
+    ax.set_xlim(1 / span, span)
+    if span <= 1.2:
+        candidates = (0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15)
+    elif span <= 1.8:
+        candidates = (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5)
+    elif span <= 4:
+        candidates = (0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0)
+    else:
+        candidates = tuple(2.0 ** k for k in range(-12, 13))
+    ticks = [t for t in candidates if 1 / span <= t <= span]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel(figure_text(spec.xlabel))
+    ax.grid(axis="x", color="0.9", linewidth=0.6, zorder=0)
+    ax.set_axisbelow(True)
+    handles = [Line2D([], [], marker="o", linestyle="", color=c, label=figure_text(k)) for k, c in spec.legend.items()]
+    frame.finish(fig, handles, ncol, (spec.title, spec.notes))
+    return fig

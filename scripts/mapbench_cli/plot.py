@@ -290,6 +290,21 @@ SPECIFIC: Dict[str, Callable[[pd.DataFrame, Context], Tuple[FigureList, pd.Index
 }
 
 
+def family_figures(family: str, rows: pd.DataFrame, ctx: Context) -> FigureList:
+    """The figures of one family's plottable rows: its own figure(s), then the generic one for
+    whatever they cannot place (or for a family without a figure of its own)."""
+    made: FigureList = []
+    covered = pd.Index([])
+    if family in SPECIFIC:
+        made, covered = SPECIFIC[family](rows, ctx)
+    rest = rows.drop(index=covered)
+    if not rest.empty:
+        what = " (rows the family figure cannot place)" if family in SPECIFIC else " per case"
+        stem = file_part(family) + ("-other" if family in SPECIFIC else "")
+        made += generic_figures(family, rest, ctx, stem, what)
+    return made
+
+
 def _repetitions_text(rows: pd.DataFrame) -> str:
     counts = rows.groupby(["name", "threads"], dropna=False).size()
     lo, hi = int(counts.min()), int(counts.max())
@@ -336,15 +351,7 @@ def plot_command(paths: Sequence[str], out_dir: Optional[str], say=print, warn=N
         if rows.empty:
             say(f"{clean(family)}: nothing plotted, {skipped}")
             continue
-        made: FigureList = []
-        covered = pd.Index([])
-        if family in SPECIFIC:
-            made, covered = SPECIFIC[family](rows, ctx)
-        rest = rows.drop(index=covered)
-        if not rest.empty:
-            what = " (rows the family figure cannot place)" if family in SPECIFIC else " per case"
-            stem = file_part(family) + ("-other" if family in SPECIFIC else "")
-            made += generic_figures(family, rest, ctx, stem, what)
+        made = family_figures(family, rows, ctx)
         for stem, fig in made:
             try:
                 for path in figures.save(fig, out, stem):

@@ -26,6 +26,9 @@ from mapbench_cli import schema
 from mapbench_cli.text import clean, quote, show
 
 RESULTS_NAME = "results.csv"
+# No cell the harness writes comes near this; a longer one is refused rather than carried
+# into tables, figures and terminals. (The csv module alone stops at 128 KiB.)
+MAX_CELL_CHARS = 4096
 ENVIRONMENT_NAME = "environment.json"
 
 
@@ -139,6 +142,11 @@ def _check_structure(path: Path, text: str) -> Tuple[List[str], List[int]]:
         raise BadInput(f"{show(path)}: no rows (header only): the run recorded no result")
     cut = "the file was cut while being written; remove that line to use the other rows"
     for index, (line, record) in enumerate(body):
+        long = next((i for i, cell in enumerate(record) if len(cell) > MAX_CELL_CHARS), None)
+        if long is not None:
+            column = header[long] if long < len(header) else f"field {long + 1}"
+            raise BadInput(f"{show(path)}: line {line}: a cell of {len(record[long])} characters in column "
+                           f"{quote(column, 40)} (at most {MAX_CELL_CHARS}); not something the harness writes")
         if len(record) != len(header):
             if index == len(body) - 1:
                 raise BadInput(f"{show(path)}: line {line} is truncated ({len(record)} of {len(header)} fields); {cut}")
