@@ -41,7 +41,7 @@ TEST(Faults, ThreadFaultsCountFirstTouches) {
   for (size_t o = 0; o < size; o += 4096) p[o] = 1;
   ThreadFaults after = CurrentThreadFaults();
   EXPECT_GE(after.minor - before.minor, pages);
-  EXPECT_LE(after.minor - before.minor, pages + 4);
+  EXPECT_LE(after.minor - before.minor, pages + 16);  // ASan builds also fault in shadow pages
   munmap(p, size);
 }
 
