@@ -17,6 +17,12 @@ import numpy as np
 import pandas as pd
 
 from mapbench_cli import schema, stats
+from mapbench_cli.family_lifecycle_ipc import lifecycle_ipc_figures
+from mapbench_cli.family_msync import msync_figures
+from mapbench_cli.family_page_size import page_size_figures
+from mapbench_cli.family_populate import populate_figures
+from mapbench_cli.family_scaling import scaling_figures
+from mapbench_cli.family_sharing import sharing_figures
 from mapbench_cli.runs import BadInput, Results, describe_not_plotted, load_runs
 from mapbench_cli.text import clean, file_part, show
 
@@ -108,6 +114,7 @@ class Context:
     ok: pd.DataFrame        # every plottable row of every family
     run_note: str
     figures: object         # the figures module (imported late: matplotlib is slow to load)
+    frame: Optional[pd.DataFrame] = None  # every row, skipped and not_effective ones too
 
 
 FigureList = List[Tuple[str, object]]
@@ -287,6 +294,12 @@ def generic_figures(family: str, rows: pd.DataFrame, ctx: Context, stem: str, wh
 SPECIFIC: Dict[str, Callable[[pd.DataFrame, Context], Tuple[FigureList, pd.Index]]] = {
     "read_vs_mmap": read_vs_mmap_figures,
     "ceiling": ceiling_figures,
+    "populate": populate_figures,
+    "page_size": page_size_figures,
+    "sharing": sharing_figures,
+    "msync": msync_figures,
+    "scaling": scaling_figures,
+    "lifecycle_ipc": lifecycle_ipc_figures,
 }
 
 
@@ -344,7 +357,7 @@ def plot_command(paths: Sequence[str], out_dir: Optional[str], say=print, warn=N
         say(f"{len(results.runs)} runs concatenated: repetitions of the same case are pooled")
 
     from mapbench_cli import figures  # late: matplotlib is only needed once the input is good
-    ctx = Context(ok=ok, run_note=_run_note(results), figures=figures)
+    ctx = Context(ok=ok, run_note=_run_note(results), figures=figures, frame=frame)
     for family in ordered(frame["family"]):
         rows = ok[ok["family"] == family]
         skipped = describe_not_plotted(results.not_plotted(frame[frame["family"] == family]))

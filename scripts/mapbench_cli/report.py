@@ -250,7 +250,7 @@ def report_command(paths: Sequence[str], out_dir: str, say: Callable[[str], None
             warn(text)
 
     from mapbench_cli import figures, plot  # late: matplotlib is only needed once the input is good
-    ctx = plot.Context(ok=ok, run_note=plot._run_note(results), figures=figures)
+    ctx = plot.Context(ok=ok, run_note=plot._run_note(results), figures=figures, frame=results.frame)
     try:
         with figures.use_layout(figures.PAPER):
             for family in plot.ordered(results.frame["family"]):
