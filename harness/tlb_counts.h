@@ -1,0 +1,52 @@
+// TLB shootdown counts from kernel text: the "TLB" row of /proc/interrupts (flush IPIs
+// received, per CPU) and the nr_tlb_* lines of /proc/vmstat (only with
+// CONFIG_DEBUG_TLBFLUSH). Both are system-wide: other processes add to them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "harness/system_files.h"
+
+namespace mapbench {
+
+// The per-CPU counts of the row labelled `label` ("TLB", "LOC", "0", ...) of
+// /proc/interrupts text, one per CPU column of the header. nullopt when the row or
+// the header is missing or a count is not a number.
+std::optional<std::vector<uint64_t>> ParseInterruptRow(std::string_view text,
+                                                       std::string_view label);
+
+struct TlbCounts {
+  std::vector<uint64_t> shootdowns_per_cpu;         // /proc/interrupts "TLB", empty if absent
+  std::optional<uint64_t> shootdowns;               // their sum
+  std::optional<uint64_t> remote_flushes;           // vmstat nr_tlb_remote_flush (sent)
+  std::optional<uint64_t> remote_flushes_received;  // nr_tlb_remote_flush_received
+  std::optional<uint64_t> local_flushes_all;        // nr_tlb_local_flush_all
+  std::optional<uint64_t> local_flushes_one;        // nr_tlb_local_flush_one
+};
+
+TlbCounts ParseTlbCounts(std::string_view interrupts_text, std::string_view vmstat_text);
+TlbCounts ReadTlbCounts(const SystemFiles& system);
+
+// after - before, field by field; a field missing on either side stays empty, and so
+// does one that went backwards (a counter reset or CPU hot-unplug). Per-CPU deltas only
+// when both sides list the same CPUs.
+TlbCounts TlbDelta(const TlbCounts& before, const TlbCounts& after);
+
+// "TLB shootdowns (/proc/interrupts): 120 [cpu0:3 cpu1:117]; vmstat nr_tlb_remote_flush:
+// absent".
+std::string DescribeTlbDelta(const TlbCounts& delta);
+
+// Whether a run where `cpus_touching` CPUs used a region before it was unmapped showed
+// the shootdowns it should: with one CPU nothing is expected; with more, a delta of zero
+// (or no way to count) means the row cannot claim it measured shootdowns.
+struct ShootdownCheck {
+  bool ok = true;
+  std::string note;  // why not, empty when ok
+};
+ShootdownCheck CheckShootdowns(const TlbCounts& delta, int cpus_touching);
+
+}  // namespace mapbench

@@ -1,0 +1,115 @@
+#include "harness/tlb_counts.h"
+
+#include <gtest/gtest.h>
+
+namespace mapbench {
+namespace {
+
+const char kInterrupts[] = R"(           CPU0       CPU1
+  0:         22          0   IO-APIC   2-edge      timer
+  9:          0          0   IO-APIC   9-fasteoi   acpi
+NMI:          0          0   Non-maskable interrupts
+LOC:     123456     654321   Local timer interrupts
+TLB:       1761       1970   TLB shootdowns
+ERR:          0
+)";
+
+const char kInterruptsLater[] = R"(           CPU0       CPU1
+  0:         22          0   IO-APIC   2-edge      timer
+TLB:       1800       2170   TLB shootdowns
+)";
+
+TEST(InterruptRow, ReadsOneCountPerCpuColumn) {
+  auto tlb = ParseInterruptRow(kInterrupts, "TLB");
+  ASSERT_TRUE(tlb);
+  EXPECT_EQ(*tlb, (std::vector<uint64_t>{1761, 1970}));
+  auto timer = ParseInterruptRow(kInterrupts, "0");
+  ASSERT_TRUE(timer);
+  EXPECT_EQ(*timer, (std::vector<uint64_t>{22, 0}));
+}
+
+TEST(InterruptRow, MissingRowShortRowOrHeaderIsNothing) {
+  EXPECT_FALSE(ParseInterruptRow(kInterrupts, "XYZ"));
+  EXPECT_FALSE(ParseInterruptRow(kInterrupts, "ERR"));                  // one count for two CPUs
+  EXPECT_FALSE(ParseInterruptRow("TLB: 1 2 TLB shootdowns\n", "TLB"));  // no header
+  EXPECT_FALSE(ParseInterruptRow("", "TLB"));
+  EXPECT_FALSE(ParseInterruptRow("   CPU0 CPU1\nTLB: 5 x TLB shootdowns\n", "TLB"));
+}
+
+TEST(TlbCounts, SumsCpusAndReadsVmstatWhenPresent) {
+  TlbCounts counts = ParseTlbCounts(kInterrupts,
+                                    "nr_tlb_remote_flush 40\nnr_tlb_remote_flush_received 80\n"
+                                    "nr_tlb_local_flush_all 3\nnr_tlb_local_flush_one 9\n");
+  ASSERT_TRUE(counts.shootdowns);
+  EXPECT_EQ(*counts.shootdowns, 1761u + 1970u);
+  EXPECT_EQ(counts.remote_flushes, 40u);
+  EXPECT_EQ(counts.remote_flushes_received, 80u);
+  EXPECT_EQ(counts.local_flushes_all, 3u);
+  EXPECT_EQ(counts.local_flushes_one, 9u);
+}
+
+TEST(TlbCounts, KernelWithoutDebugTlbflushHasNoVmstatFields) {
+  TlbCounts counts = ParseTlbCounts(kInterrupts, "nr_free_pages 100\npgfault 7\n");
+  EXPECT_TRUE(counts.shootdowns);
+  EXPECT_FALSE(counts.remote_flushes);
+  EXPECT_FALSE(counts.remote_flushes_received);
+}
+
+TEST(TlbCounts, DeltaPerCpuAndTotal) {
+  TlbCounts before = ParseTlbCounts(kInterrupts, "nr_tlb_remote_flush 40\n");
+  TlbCounts after = ParseTlbCounts(kInterruptsLater, "nr_tlb_remote_flush 45\n");
+  TlbCounts delta = TlbDelta(before, after);
+  ASSERT_TRUE(delta.shootdowns);
+  EXPECT_EQ(*delta.shootdowns, 39u + 200u);
+  EXPECT_EQ(delta.shootdowns_per_cpu, (std::vector<uint64_t>{39, 200}));
+  EXPECT_EQ(delta.remote_flushes, 5u);
+  EXPECT_FALSE(delta.remote_flushes_received);  // absent on both sides
+  std::string text = DescribeTlbDelta(delta);
+  EXPECT_NE(text.find("239 [cpu0:39 cpu1:200]"), std::string::npos) << text;
+  EXPECT_NE(text.find("nr_tlb_remote_flush: 5"), std::string::npos) << text;
+}
+
+TEST(TlbCounts, DeltaOfMissingOrBackwardsCountsIsEmpty) {
+  TlbCounts later = ParseTlbCounts(kInterruptsLater, "");
+  TlbCounts none = ParseTlbCounts("", "");
+  EXPECT_FALSE(TlbDelta(none, later).shootdowns);
+  EXPECT_FALSE(TlbDelta(later, none).shootdowns);
+  EXPECT_FALSE(TlbDelta(later, ParseTlbCounts(kInterrupts, "")).shootdowns);  // went backwards
+  EXPECT_NE(DescribeTlbDelta(TlbDelta(none, later)).find("unavailable"), std::string::npos);
+}
+
+TEST(TlbCounts, DeltaAcrossCpuHotplugKeepsTotalOnly) {
+  TlbCounts before = ParseTlbCounts(kInterrupts, "");
+  TlbCounts after = ParseTlbCounts("   CPU0 CPU1 CPU2\nTLB: 1800 2000 5 TLB shootdowns\n", "");
+  TlbCounts delta = TlbDelta(before, after);
+  ASSERT_TRUE(delta.shootdowns);
+  EXPECT_EQ(*delta.shootdowns, 1800u + 2000u + 5u - 1761u - 1970u);
+  EXPECT_TRUE(delta.shootdowns_per_cpu.empty());
+}
+
+TEST(CheckShootdowns, ZeroWithSeveralCpusIsNotTheClaimedConfiguration) {
+  TlbCounts zero = TlbDelta(ParseTlbCounts(kInterrupts, ""), ParseTlbCounts(kInterrupts, ""));
+  ASSERT_TRUE(zero.shootdowns);
+  EXPECT_TRUE(CheckShootdowns(zero, 1).ok);  // one CPU: nothing to shoot down
+  ShootdownCheck none = CheckShootdowns(zero, 2);
+  EXPECT_FALSE(none.ok);
+  EXPECT_NE(none.note.find("no TLB shootdown seen although 2 CPUs"), std::string::npos);
+  TlbCounts some = TlbDelta(ParseTlbCounts(kInterrupts, ""), ParseTlbCounts(kInterruptsLater, ""));
+  EXPECT_TRUE(CheckShootdowns(some, 2).ok);
+  TlbCounts vmstat_only = TlbDelta(ParseTlbCounts("", "nr_tlb_remote_flush 1\n"),
+                                   ParseTlbCounts("", "nr_tlb_remote_flush 9\n"));
+  EXPECT_TRUE(CheckShootdowns(vmstat_only, 2).ok);
+  ShootdownCheck blind = CheckShootdowns(ParseTlbCounts("", ""), 2);
+  EXPECT_FALSE(blind.ok);
+  EXPECT_NE(blind.note.find("cannot count"), std::string::npos);
+}
+
+TEST(TlbCounts, ReadsThisKernel) {
+  TlbCounts counts = ReadTlbCounts(SystemFiles());
+  // A kernel built without SMP has no TLB row; on SMP it is there and counts up.
+  if (!counts.shootdowns) GTEST_SKIP() << "no TLB row in /proc/interrupts here";
+  EXPECT_FALSE(counts.shootdowns_per_cpu.empty());
+}
+
+}  // namespace
+}  // namespace mapbench
