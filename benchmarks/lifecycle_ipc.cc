@@ -79,12 +79,6 @@ uint64_t MinorFaults() {
   return static_cast<uint64_t>(usage.ru_minflt);
 }
 
-std::string Hex(uint64_t value) {
-  char text[24];
-  std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(value));
-  return text;
-}
-
 std::string Fixed(double value, int digits) {
   char text[48];
   std::snprintf(text, sizeof(text), "%.*f", digits, value);
@@ -220,7 +214,7 @@ void RunMprotect(benchmark::State& state, const RunContext& ctx, const Config& c
                            ? std::to_string(2 * ops) +
                                  " mprotect calls succeeded; maps showed r--p then rw-p; "
                                  "contents intact (" +
-                                 Hex(expected) + ")"
+                                 ChecksumText(expected) + ")"
                            : failure;
   outcome.metrics = {{"rusage_minor_faults_per_op", ops ? static_cast<double>(faults) / ops : 0}};
   Report(state, outcome);
@@ -336,7 +330,7 @@ void RunMremapGrowth(benchmark::State& state, const RunContext& ctx, const Confi
   outcome.pages_per_op = static_cast<double>(size / kPage);
   outcome.valid = failure.empty();
   outcome.validation = failure.empty() ? std::to_string(ops) + (use_mremap ? " moves" : " copies") +
-                                             " to the other area; checksum " + Hex(expected) +
+                                             " to the other area; checksum " + ChecksumText(expected) +
                                              " intact in an rw-p mapping afterwards"
                                        : failure;
   const double per_op = ops ? 1.0 / static_cast<double>(ops) : 0;
@@ -574,7 +568,7 @@ void RunServeFile(benchmark::State& state, const RunContext& ctx, const Config& 
   outcome.bytes_per_op = static_cast<double>(size);
   outcome.pages_per_op = static_cast<double>(size / kPage);
   outcome.valid = failure.empty();
-  outcome.validation = failure.empty() ? "receiver's checksum " + Hex(file->checksum) +
+  outcome.validation = failure.empty() ? "receiver's checksum " + ChecksumText(file->checksum) +
                                              " matched on all " + std::to_string(ops) + " files"
                                        : failure;
   outcome.config_ok = *resident >= 0.99;
