@@ -16,8 +16,10 @@
 #include "harness/environment.h"
 #include "harness/flags.h"
 #include "harness/isolation.h"
+#include "harness/memory_cgroup.h"
 #include "harness/registry.h"
 #include "harness/scratch.h"
+#include "harness/series.h"
 #include "harness/tunings.h"
 
 namespace mapbench {
@@ -31,6 +33,7 @@ void OnSignal(int signal_number) {
     kill(child, signal_number);
     waitpid(child, nullptr, 0);
   }
+  RemoveCaseCgroupFromSignalHandler();
   Tuner::RestoreFromSignalHandler();
   ScratchDir::RemoveAllFromSignalHandler();
   std::signal(signal_number, SIG_DFL);
@@ -125,6 +128,8 @@ void RunCases(const RunContext& context, const std::vector<CaseInfo>& cases, Csv
       ChildResult result = RunInChild(
           [&](int result_fd) {
             reporter.ResetCounts();  // report this case's rows only
+            BeginCaseSeries(context.config.out_dir + "/series.csv", context.config.run_id, info.family,
+                            info.name, process);
             const std::string only_this = "^" + RegexEscape(info.name) +
                                           "(/(min_time|iterations|repeats|threads):[^/]+|/real_time|/manual_time)*$";
             benchmark::RunSpecifiedBenchmarks(&reporter, only_this);
@@ -134,6 +139,9 @@ void RunCases(const RunContext& context, const std::vector<CaseInfo>& cases, Csv
           timeout);
       reporter.AddCounts(result.output);
       reporter.MarkContextPrinted();
+      for (const std::string& left : RemoveCaseCgroups(getpid())) {
+        std::cerr << "mapbench: warning: a case's memory cgroup is left: " << left << "\n";
+      }
       if (result.end != ChildResult::End::kExited || result.exit_code != 0) {
         std::string why = "case process " + result.Describe(timeout);
         std::cerr << "mapbench: " << info.name << ": " << why << "\n";
@@ -176,6 +184,11 @@ int Main(int argc, char** argv) {
   if (!error.empty()) {
     std::cerr << "mapbench: " << error << "\n";
     return kExitBadInput;
+  }
+  // Memory cgroups are real kernel objects even under --system_root: always the real /proc.
+  PrepareCaseCgroups(SystemFiles());
+  for (const std::string& left : RemoveCaseCgroups(std::nullopt)) {
+    std::cerr << "mapbench: warning: a killed run's memory cgroup is left: " << left << "\n";
   }
   if (flags->restore_tunings) {
     std::cout << "mapbench: no tunings left to restore\n";

@@ -2,6 +2,8 @@
 
 #include <regex>
 
+#include "harness/series.h"
+
 namespace mapbench {
 namespace {
 
@@ -54,7 +56,10 @@ std::vector<CaseInfo> RegisterCases(const RunContext& context) {
   ForEachSelected(context.config.suite, context.config.filter, [&](const CaseInfo& info, const Case& c) {
     auto body = c.body;
     auto* bench = benchmark::RegisterBenchmark(
-        info.name.c_str(), [body, &context](benchmark::State& state) { body(state, context); });
+        info.name.c_str(), [body, &context](benchmark::State& state) {
+          if (state.thread_index() == 0) NextSeriesRepetition();
+          body(state, context);
+        });
     // Wall time: page-cache misses and faults block, and blocking is part of the cost.
     if (c.manual_time) {
       bench->UseManualTime()->Unit(benchmark::kMicrosecond);
