@@ -132,6 +132,14 @@ def _legend_rows(n_items: int, ncol: int) -> int:
 
 NOTE_SIZE = 7.0
 TITLE_SIZE = 10.5
+# Inches: above the title, between the title and the panels' own titles, below the notes,
+# between notes and legend, between the legend and the x-axis labels.
+TITLE_TOP = 0.1
+TITLE_GAP = 0.06
+NOTES_BOTTOM = 0.06
+NOTES_GAP = 0.05
+LEGEND_GAP = 0.06
+LAYOUT_PAD = 0.8   # tight_layout's padding, in font sizes (its default 1.08 leaves gaps)
 MIN_WIDTH = 6.6  # inches: room for a title and the notes even with one panel
 
 
@@ -236,21 +244,49 @@ class _Frame:
         return self.title_h + self.legend_h + self.notes_h
 
     def finish(self, fig, handles, ncol: int, caption: Tuple[str, Sequence[str]] = ("", ()), **tight) -> None:
+        """Title, legend and notes around the axes, each given exactly the height it takes.
+
+        The heights in this frame are estimates made before anything is drawn (to size the
+        figure); here the texts are measured instead, the figure height is corrected by the
+        difference (the panels keep theirs), and tight_layout fits the axes into what is
+        left. The title is kept out of tight_layout's own accounting: its room is reserved
+        here, and tight_layout counting it a second time is what left a wide gap under it.
+        """
         # What a paper moves to the caption stays with the figure for whoever writes the caption.
         fig.mapbench_title, fig.mapbench_notes = caption[0], list(caption[1])
-        height = fig.get_figheight()
+        renderer = fig.canvas.get_renderer()
+
+        def inches(artist) -> float:
+            return artist.get_window_extent(renderer).height / fig.dpi
+
+        title = legend = notes = None
+        top = self.title_h if not self.title else 0.0
         if self.title:
-            fig.suptitle("\n".join(figure_text(t) for t in self.title), fontsize=TITLE_SIZE, fontweight="bold",
-                         y=1 - 0.1 / height, va="top", linespacing=1.25)
-        bottom = (self.legend_h + self.notes_h) / height
-        fig.tight_layout(rect=(0, bottom, 1, 1 - self.title_h / height), **tight)
-        if handles:
-            fig.legend(handles=handles, loc="upper center", ncol=ncol, frameon=False,
-                       bbox_to_anchor=(0.5, bottom + 0.04 / height), borderaxespad=0.0,
-                       handlelength=2.2, columnspacing=1.4)
+            title = fig.suptitle("\n".join(figure_text(t) for t in self.title), fontsize=TITLE_SIZE,
+                                 fontweight="bold", va="top", linespacing=1.25)
+            title.set_in_layout(False)
+            top = TITLE_TOP + inches(title) + TITLE_GAP
+        below = NOTES_BOTTOM if self.notes else self.notes_h
         if self.notes:
-            fig.text(0.012, 0.06 / height, "\n".join(figure_text(t) for t in self.notes), fontsize=NOTE_SIZE,
-                     color="0.35", ha="left", va="bottom", linespacing=1.35)
+            notes = fig.text(0.012, 0.0, "\n".join(figure_text(t) for t in self.notes), fontsize=NOTE_SIZE,
+                             color="0.35", ha="left", va="bottom", linespacing=1.35)
+            notes.set_in_layout(False)
+            below += inches(notes) + NOTES_GAP
+        if handles:
+            legend = fig.legend(handles=handles, loc="upper center", ncol=ncol, frameon=False, borderaxespad=0.0,
+                                handlelength=2.2, columnspacing=1.4)
+            legend.set_in_layout(False)
+            below += inches(legend) + LEGEND_GAP
+        height = max(1.0, fig.get_figheight() - self.extra() + top + below)
+        fig.set_figheight(height)
+        if title is not None:
+            title.set_y(1 - TITLE_TOP / height)
+        if notes is not None:
+            notes.set_y(NOTES_BOTTOM / height)
+        if legend is not None:
+            legend.set_bbox_to_anchor((0.5, (below - LEGEND_GAP / 2) / height), transform=fig.transFigure)
+        tight.setdefault("pad", LAYOUT_PAD)
+        fig.tight_layout(rect=(0, below / height, 1, 1 - top / height), **tight)
 
 
 def _frame(width: float, title: str, notes: Sequence[str], legend_rows: int) -> _Frame:
