@@ -70,14 +70,20 @@ def test_rows_are_checked_and_series_match_them(run_mapbench, tmp_path, cgroups)
     assert left_behind(cgroups) == before, "no cgroup left behind"
 
 
-def test_ctrl_c_mid_case_removes_the_cgroup(mapbench_binary, tmp_path, cgroups):
-    process = subprocess.Popen([mapbench_binary, *SMALL[:2], "--benchmark_repetitions=200", "--out_dir=run"],
-                               cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start_in_a_case(binary, cwd, cgroups):
+    """Starts a long crossover run and returns it once a case sits in its cgroup."""
+    process = subprocess.Popen([binary, *SMALL[:2], "--benchmark_repetitions=200", "--out_dir=run"],
+                               cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     mine = cgroups / f"mapbench-{process.pid}"
     deadline = time.time() + 60
     while time.time() < deadline and not mine.exists():
         time.sleep(0.01)
     assert mine.exists(), "a case runs inside its own cgroup"
+    return process, mine
+
+
+def test_ctrl_c_mid_case_removes_the_cgroup(mapbench_binary, tmp_path, cgroups):
+    process, mine = start_in_a_case(mapbench_binary, tmp_path, cgroups)
     process.send_signal(signal.SIGINT)
     process.wait(timeout=60)
     assert process.returncode == -signal.SIGINT
@@ -85,12 +91,7 @@ def test_ctrl_c_mid_case_removes_the_cgroup(mapbench_binary, tmp_path, cgroups):
 
 
 def test_a_killed_runs_cgroup_is_removed_at_the_next_start(mapbench_binary, run_mapbench, tmp_path, cgroups):
-    process = subprocess.Popen([mapbench_binary, *SMALL[:2], "--benchmark_repetitions=200", "--out_dir=run"],
-                               cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    mine = cgroups / f"mapbench-{process.pid}"
-    deadline = time.time() + 60
-    while time.time() < deadline and not mine.exists():
-        time.sleep(0.01)
+    process, mine = start_in_a_case(mapbench_binary, tmp_path, cgroups)
     process.kill()
     process.wait(timeout=30)
     time.sleep(0.5)  # the case process dies with its parent

@@ -92,13 +92,23 @@ TEST(CaseCgroupName, RoundTripsOnlyItsOwnNames) {
 
 // The real thing, in a child process (joining moves the whole process): root and a
 // memory controller are needed, else the test is skipped.
+// The directory this process's cases would use, or empty (with *why) where they cannot.
+std::string CaseCgroupDirHere(std::string* why) {
+  auto location = FindMemoryCgroup(SystemFiles().Read("/proc/self/cgroup").value_or(""),
+                                   SystemFiles().Read("/proc/self/mountinfo").value_or(""), why);
+  if (!location) return "";
+  if (geteuid() != 0) {
+    *why = "needs root";
+    return "";
+  }
+  PrepareCaseCgroups(SystemFiles());
+  return location->dir + "/" + CaseCgroupName(getpid());
+}
+
 TEST(MemoryLimit, LimitsJoinsAndLeavesNothingBehind) {
   std::string why;
-  auto location = FindMemoryCgroup(SystemFiles().Read("/proc/self/cgroup").value_or(""),
-                                   SystemFiles().Read("/proc/self/mountinfo").value_or(""), &why);
-  if (!location || geteuid() != 0) GTEST_SKIP() << (location ? "needs root" : why);
-  PrepareCaseCgroups(SystemFiles());
-  const std::string dir = location->dir + "/" + CaseCgroupName(getpid());
+  const std::string dir = CaseCgroupDirHere(&why);
+  if (dir.empty()) GTEST_SKIP() << why;
   pid_t child = fork();
   if (child == 0) {
     std::string error;
@@ -124,11 +134,8 @@ TEST(MemoryLimit, LimitsJoinsAndLeavesNothingBehind) {
 
 TEST(MemoryLimit, RunnerRemovesWhatACrashedCaseLeft) {
   std::string why;
-  auto location = FindMemoryCgroup(SystemFiles().Read("/proc/self/cgroup").value_or(""),
-                                   SystemFiles().Read("/proc/self/mountinfo").value_or(""), &why);
-  if (!location || geteuid() != 0) GTEST_SKIP() << (location ? "needs root" : why);
-  PrepareCaseCgroups(SystemFiles());
-  const std::string dir = location->dir + "/" + CaseCgroupName(getpid());
+  const std::string dir = CaseCgroupDirHere(&why);
+  if (dir.empty()) GTEST_SKIP() << why;
   pid_t child = fork();
   if (child == 0) {
     std::string error;
