@@ -11,6 +11,7 @@
 #include <ctime>
 #include <sstream>
 
+#include "harness/memory_cgroup.h"
 #include "harness/resources.h"
 
 namespace mapbench {
@@ -30,24 +31,11 @@ json ChoiceOrNull(const SystemFiles& sys, const std::string& path) {
 
 json CpuInfo(const SystemFiles& sys) {
   json cpu;
-  std::string text = sys.Read("/proc/cpuinfo").value_or("");
-  std::istringstream in(text);
-  std::string line;
-  int logical = 0;
-  bool hypervisor = false;
-  while (std::getline(in, line)) {
-    size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string key = Trim(line.substr(0, colon)), value = Trim(line.substr(colon + 1));
-    if (key == "processor") ++logical;
-    if (key == "model name" && !cpu.contains("model")) cpu["model"] = value;
-    if (key == "flags" && (" " + value + " ").find(" hypervisor ") != std::string::npos) {
-      hypervisor = true;
-    }
-  }
-  cpu["logical_cpus"] = logical;
+  const CpuInfoSummary info = ParseCpuInfo(sys.Read("/proc/cpuinfo").value_or(""));
+  if (info.model) cpu["model"] = *info.model;
+  cpu["logical_cpus"] = info.logical_cpus;
   cpu["online"] = TextOrNull(sys, "/sys/devices/system/cpu/online");
-  cpu["hypervisor"] = hypervisor;
+  cpu["hypervisor"] = info.hypervisor;
   cpu["scaling_governor"] = TextOrNull(sys, "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
   cpu["clocksource"] =
       TextOrNull(sys, "/sys/devices/system/clocksource/clocksource0/current_clocksource");
@@ -137,11 +125,9 @@ json Virtualization(const SystemFiles& sys) {
   // The module parameter is what the kernel uses; the command line only its request.
   virt["page_reporting_order"] = TextOrNull(sys, "/sys/module/page_reporting/parameters/page_reporting_order");
   if (virt["page_reporting_order"].is_null()) {
-    std::string cmdline = sys.ReadLine("/proc/cmdline").value_or("");
-    const std::string key = "page_reporting.page_reporting_order=";
-    size_t at = cmdline.find(key);
-    if (at != std::string::npos) {
-      virt["page_reporting_order"] = cmdline.substr(at + key.size(), cmdline.find(' ', at) - at - key.size());
+    if (auto order = CmdlineValue(sys.ReadLine("/proc/cmdline").value_or(""),
+                                  "page_reporting.page_reporting_order")) {
+      virt["page_reporting_order"] = *order;
     }
   }
   virt["note"] = reporting
@@ -160,22 +146,10 @@ json Scratch(const SystemFiles& sys, const std::string& path) {
   if (stat(path.c_str(), &st) != 0) return scratch;
   std::string dev = std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
   scratch["device_number"] = dev;
-  // /proc/self/mountinfo: "id parent major:minor root mountpoint opts ... - fstype source superopts"
-  std::istringstream mounts(sys.Read("/proc/self/mountinfo").value_or(""));
-  std::string line;
-  while (std::getline(mounts, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, majmin, root, mountpoint, options;
-    fields >> id >> parent >> majmin >> root >> mountpoint >> options;
-    if (majmin != dev) continue;
-    std::string token;
-    while (fields >> token && token != "-") {
-    }
-    std::string fstype, source;
-    fields >> fstype >> source;
-    scratch["filesystem"] = fstype;
-    scratch["source"] = source;
-    scratch["mount_options"] = options;
+  if (auto mount = FindMount(sys.Read("/proc/self/mountinfo").value_or(""), dev)) {
+    scratch["filesystem"] = mount->filesystem;
+    scratch["source"] = mount->source;
+    scratch["mount_options"] = mount->options;
   }
   // Partitions keep their queue settings on the parent disk.
   std::string block = "/sys/dev/block/" + dev;
@@ -228,6 +202,54 @@ json Counters(const RunContext& context) {
 }
 
 }  // namespace
+
+CpuInfoSummary ParseCpuInfo(std::string_view text) {
+  CpuInfoSummary info;
+  std::istringstream in{std::string(text)};
+  for (std::string line; std::getline(in, line);) {
+    size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string key = Trim(line.substr(0, colon)), value = Trim(line.substr(colon + 1));
+    if (key == "processor") ++info.logical_cpus;
+    if (key == "model name" && !info.model) info.model = value;
+    if (key == "flags" && (" " + value + " ").find(" hypervisor ") != std::string::npos) {
+      info.hypervisor = true;
+    }
+  }
+  return info;
+}
+
+std::optional<MountSummary> FindMount(std::string_view mountinfo, std::string_view device_number) {
+  std::optional<MountSummary> found;
+  std::istringstream mounts{std::string(mountinfo)};
+  for (std::string line; std::getline(mounts, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, majmin, root, mountpoint, options;
+    fields >> id >> parent >> majmin >> root >> mountpoint >> options;
+    if (majmin != device_number) continue;
+    std::string token;
+    while (fields >> token && token != "-") {
+    }
+    MountSummary mount;
+    fields >> mount.filesystem >> mount.source;
+    mount.options = options;
+    found = mount;
+  }
+  return found;
+}
+
+std::optional<std::string> CmdlineValue(std::string_view cmdline, std::string_view key) {
+  const std::string wanted = std::string(key) + "=";
+  size_t at = 0;
+  while ((at = cmdline.find(wanted, at)) != std::string_view::npos) {
+    if (at == 0 || cmdline[at - 1] == ' ' || cmdline[at - 1] == '\t') {  // a whole word
+      const std::string_view rest = cmdline.substr(at + wanted.size());
+      return std::string(rest.substr(0, rest.find_first_of(" \t\n")));
+    }
+    at += 1;
+  }
+  return std::nullopt;
+}
 
 bool BalloonReportsFreePages(const std::string& feature_bits) {
   constexpr size_t kFreePageReporting = 5;  // VIRTIO_BALLOON_F_REPORTING
@@ -283,15 +305,30 @@ json CaptureEnvironment(const RunContext& context, const std::string& scratch_pa
   env["perf"]["perf_event_paranoid"] = TextOrNull(sys, "/proc/sys/kernel/perf_event_paranoid");
   env["cgroup"] = {{"memory_v1", !sys.List("/sys/fs/cgroup/memory").empty()},
                    {"v2_controllers", TextOrNull(sys, "/sys/fs/cgroup/cgroup.controllers")}};
+  // Where memory-limited cases (crossover) make their cgroups, or why they cannot.
+  std::string why;
+  if (auto location = FindMemoryCgroup(sys.Read("/proc/self/cgroup").value_or(""),
+                                       sys.Read("/proc/self/mountinfo").value_or(""), &why)) {
+    env["cgroup"]["memory_parent"] = location->dir;
+    env["cgroup"]["memory_version"] = location->v2 ? "v2" : "v1";
+    env["cgroup"]["memory_limits_usable"] = geteuid() == 0;
+  } else {
+    env["cgroup"]["memory_limits_usable"] = false;
+    env["cgroup"]["memory_unusable_because"] = why;
+  }
   env["tunings_applied"] = json::array();
   return env;
+}
+
+std::string JsonText(const nlohmann::json& value) {
+  return value.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::string WriteJsonFile(const std::string& path, const nlohmann::json& value) {
   std::string temporary = path + ".tmp";
   FILE* out = std::fopen(temporary.c_str(), "w");
   if (out == nullptr) return SysError("fopen(" + temporary + ")");
-  std::string text = value.dump(2) + "\n";
+  std::string text = JsonText(value);
   bool ok = std::fwrite(text.data(), 1, text.size(), out) == text.size();
   ok = std::fflush(out) == 0 && ok;
   ok = fsync(fileno(out)) == 0 && ok;
