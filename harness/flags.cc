@@ -1,5 +1,6 @@
 #include "harness/flags.h"
 
+#include <charconv>
 #include <cstdlib>
 #include <regex>
 
@@ -42,6 +43,29 @@ const FlagDef* Find(const std::string& name) {
   return nullptr;
 }
 
+// A finite number of seconds in (0, max], the whole string; nullopt otherwise.
+std::optional<double> ParseSeconds(const std::string& text, double max) {
+  double seconds = 0;  // from_chars: no leading space, no hex, the whole text
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (ec != std::errc() || end != text.data() + text.size() || !(seconds > 0) || seconds > max) return std::nullopt;
+  return seconds;
+}
+
+// Google Benchmark takes 0 or negative repetitions and min_time silently; the suite's
+// defaults and statistics rely on them, so their values are checked here.
+std::string CheckBenchmarkFlag(const std::string& arg) {
+  const size_t eq = arg.find('=');
+  if (eq == std::string::npos) return "";
+  const std::string name = arg.substr(0, eq), value = arg.substr(eq + 1);
+  if (name == "--benchmark_repetitions") {
+    auto n = ParseUnsigned(value);
+    if (!n || *n < 1 || *n > 100000) return name + " takes a whole number from 1 to 100000, not '" + value + "'";
+  } else if (name == "--benchmark_min_time" && !ParseSeconds(value, 3600)) {
+    return name + " takes seconds between 0 and 3600, not '" + value + "'";
+  }
+  return "";
+}
+
 }  // namespace
 
 std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::string* error) {
@@ -52,6 +76,10 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg.rfind("--benchmark_", 0) == 0) {
+      if (std::string bad = CheckBenchmarkFlag(arg); !bad.empty()) {
+        *error = bad;
+        return std::nullopt;
+      }
       flags.benchmark_args.push_back(arg);
       continue;
     }
@@ -125,13 +153,12 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
       }
       flags.config.processes = static_cast<int>(*n);
     } else if (name == "case_timeout") {
-      char* end = nullptr;
-      double seconds = std::strtod(value->c_str(), &end);
-      if (end == value->c_str() || *end != '\0' || !(seconds > 0) || seconds > 86400) {
+      auto seconds = ParseSeconds(*value, 86400);
+      if (!seconds) {
         *error = "--case_timeout takes seconds between 0 and 86400, not '" + *value + "'";
         return std::nullopt;
       }
-      flags.config.case_timeout_s = seconds;
+      flags.config.case_timeout_s = *seconds;
     } else if (name == "tune") {
       flags.config.tunings.push_back(*value);
     } else if (name == "tune_journal") {

@@ -50,6 +50,29 @@ TEST(Flags, BadInputGetsOneClearLine) {
   }
 }
 
+// Every numeric flag, with each kind of bad value: one line naming the flag and the range.
+TEST(Flags, NumericFlagsRefuseEveryKindOfBadValue) {
+  const std::vector<std::string> bad_values = {"", "abc", "-1", "0", "99999999999", "1e999", "nan",
+                                               "inf", "2x", " 3", "0x10"};
+  for (const std::string flag : {"--processes", "--case_timeout", "--benchmark_repetitions",
+                                 "--benchmark_min_time"}) {
+    for (const std::string& value : bad_values) {
+      std::string error;
+      EXPECT_FALSE(Parse({flag + "=" + value}, &error)) << flag << "=" << value;
+      EXPECT_NE(error.find(flag), std::string::npos) << error;
+      EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+    }
+  }
+  std::string error;
+  EXPECT_FALSE(Parse({"--processes=2.5"}, &error));
+  EXPECT_FALSE(Parse({"--benchmark_repetitions=2.5"}, &error));
+  auto ok = Parse({"--processes=3", "--case_timeout=0.5", "--benchmark_repetitions=1", "--benchmark_min_time=0.01"},
+                  &error);
+  ASSERT_TRUE(ok) << error;
+  EXPECT_EQ(ok->config.processes, 3);
+  EXPECT_DOUBLE_EQ(ok->config.case_timeout_s, 0.5);
+}
+
 TEST(Flags, SuiteDefaultsYieldToTheUser) {
   auto defaults = SuiteBenchmarkDefaults(Suite::kQuick, {"mapbench"});
   EXPECT_EQ(defaults.size(), 2u);
