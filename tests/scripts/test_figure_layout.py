@@ -26,7 +26,7 @@ def _extents(fig):
     axes_top = max(ax.get_tightbbox(renderer).y1 for ax in fig.axes if ax.get_visible())
     axes_bottom = min(ax.get_tightbbox(renderer).y0 for ax in fig.axes if ax.get_visible())
     legend = fig.legends[0].get_window_extent(renderer) if fig.legends else None
-    notes = [t.get_window_extent(renderer) for t in fig.texts]
+    notes = [t.get_window_extent(renderer) for t in fig.texts if t is not fig._suptitle]
     return dpi, title, axes_top, axes_bottom, legend, notes
 
 
