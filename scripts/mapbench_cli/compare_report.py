@@ -85,8 +85,9 @@ def check_metric(metric: str, sides: Sequence[Side]) -> str:
                            "e.g. ns_per_op, bytes_per_second, minor_faults_per_page)")
     direction = schema.direction(metric)
     if direction is None:
-        raise BadInput(f"--metric {quote(metric)}: not an outcome (no better direction from its name: "
-                       "*_per_second is higher-is-better; *_per_op, *_per_page, ns_* lower-is-better)")
+        raise BadInput(f"--metric {quote(metric)}: not an outcome (no better direction: *_per_second is "
+                       "higher-is-better; *_per_op, *_per_page, *_per_mib, ... and ns_* lower-is-better; "
+                       "observations of the setup such as resident_fraction_before have none)")
     for side in sides:
         frame = side.results.frame
         if metric not in frame.columns and metric not in side.ok.columns:

@@ -3,9 +3,18 @@
 Everything that turns a column name into words on a figure lives here: its label, its
 unit, whether it is numeric, and which direction is better. The direction is inferred
 from the name's suffix, as the schema's naming rules say (`_per_second` higher is
-better; `_per_op`, `_per_page` and `ns_*` lower is better); the few columns whose names
-carry a unit but that are sizes rather than outcomes (`bytes_per_op`, `pages_per_op`) are
-listed as exceptions below, so there is still a single place to look.
+better; an amount per unit of work — `_per_op`, `_per_page`, `_per_dirty_page`,
+`_per_access`, `_per_kib`, `_per_mib`, `_per_gib` — and `ns_*` lower is better). The columns whose names carry
+no direction are decided here by hand: the few that are sizes rather than outcomes
+(`bytes_per_op`, `pages_per_op`), the observations that describe a setup rather than
+measure its cost (`resident_fraction_before`, `busy_cpus`, `eviction_start_s`, ...),
+and `read_amplification`. So there is still a single place to look.
+
+Every metric a family declares (`Family::metrics` in benchmarks/*.cc) has its words in
+METRICS, or follows one of the two generated shapes: `<phase>_ns_per_op` and
+`<phase>_<counter>_per_op` (harness/phases.h), and every counter column
+`<counter>_per_op` / `<counter>_per_page`. tests/scripts/test_schema.py reads the
+declarations and fails when one is missing.
 """
 
 from __future__ import annotations
@@ -60,8 +69,97 @@ _KNOWN = {
     "size_kib": ("size", "KiB", True),
     "file_mib": ("file size", "MiB", True),
     "resident_fraction_before": ("fraction of the file resident before a pass", "", True),
+    # crossover parameters
+    "file_to_limit": ("file size / memory limit", "", True),
+    "limit_mib": ("memory cgroup limit", "MiB", True),
+    "readers": ("reader threads", "", True),
 }
-_NOT_AN_OUTCOME = {"bytes_per_op", "pages_per_op"}
+
+# The metrics the families declare (Family::metrics), in words: name -> (label, unit).
+# The unit is the one stored; display_scale turns "ns" and "B/s" into a readable one.
+METRICS = {
+    # ceiling
+    "huge_page_fraction": ("share of the buffer backed by 2 MiB THP", ""),
+    # lifecycle_ipc (map/touch/unmap/grow_ns_per_op: the <phase>_ns_per_op shape)
+    "rusage_minor_faults_per_op": ("minor faults per operation (getrusage)", ""),
+    "resident_fraction_before": ("fraction of the file resident before a pass", ""),
+    # msync
+    "sync_ns_per_dirty_page": ("sync time per dirty page", "ns"),
+    "pages_dirtied_by_one_store": ("4 KiB pages dirtied by one store", ""),
+    "file_dirty_pages_before_sync": ("dirty pages of the file before the sync", ""),
+    "file_dirty_pages_after_sync": ("dirty pages of the file after the sync", ""),
+    "file_writeback_pages_after_sync": ("pages of the file under writeback after the sync", ""),
+    "vmstat_nr_dirtied_per_op": ("pages dirtied per operation (vmstat)", ""),
+    "vmstat_nr_written_per_op": ("pages written back per operation (vmstat)", ""),
+    "device_kib_written_per_op": ("written to the device per operation", "KiB"),
+    "device_writes_per_op": ("device write requests per operation", ""),
+    "device_flushes_per_op": ("device cache flushes per operation", ""),
+    # page_size
+    "fault_ns_per_mib": ("fault time per MiB", "ns"),
+    "faults_per_mib": ("page faults per MiB", ""),
+    "ns_per_access": ("time per access", "ns"),
+    "backing_fraction": ("share of the region backed by the claimed page size", ""),
+    # populate
+    "map_faults_per_page": ("faults in the mapping call per 4 KiB page", ""),
+    "touch_faults_per_page": ("faults in the first touch per 4 KiB page", ""),
+    # scaling
+    "ops_per_second": ("operations per second", ""),
+    "pages_per_second": ("4 KiB pages per second", ""),
+    "busy_cpus": ("CPUs busy (CPU time / wall time)", ""),
+    "runqueue_wait_fraction": ("share of the time workers waited for a CPU", ""),
+    "tlb_shootdowns_per_op": ("TLB shootdowns per operation", ""),
+    "tlb_remote_flushes_per_op": ("remote TLB flushes per operation", ""),
+    # sharing
+    "access_ns_per_page": ("access time per 4 KiB page", "ns"),
+    "access_minor_faults_per_page": ("minor faults of the access per 4 KiB page", ""),
+    "child_minor_faults_per_op": ("minor faults in the child per operation", ""),
+    "child_major_faults_per_op": ("major faults in the child per operation", ""),
+    "pmd_mapped_fraction": ("share of the region mapped by 2 MiB entries", ""),
+    # crossover
+    "steady_bytes_per_second": ("steady-state throughput", "B/s"),
+    "read_amplification": ("bytes read from storage per byte served", ""),
+    "major_faults_per_gib": ("major faults per GiB served", ""),
+    "tlb_shootdowns_per_gib": ("TLB shootdowns per GiB served", ""),
+    "cgroup_peak_mib": ("peak memory cgroup usage", "MiB"),
+    "eviction_start_s": ("time until the cgroup first evicted pages", "s"),
+}
+
+# series.csv: what a family records per time bucket (docs/results-schema.md), in words:
+# name -> (label, unit). Counts are per bucket; usage is at the bucket's end.
+SERIES = {
+    "bytes_per_second": ("throughput", "B/s"),
+    "major_faults": ("major faults per bucket", ""),
+    "evicted_pages": ("pages evicted per bucket", ""),
+    "cgroup_usage_mib": ("memory cgroup usage", "MiB"),
+    "disk_read_bytes": ("read from storage per bucket", "B"),
+    "tlb_shootdowns": ("TLB shootdowns per bucket", ""),
+}
+
+# The default counters (harness/counters.cc), in words; `--counters` may add others.
+COUNTERS = {
+    "cycles_user": "user cycles", "cycles_kernel": "kernel cycles",
+    "instructions_user": "user instructions", "instructions_kernel": "kernel instructions",
+    "dtlb_load_misses": "dTLB load misses", "minor_faults": "minor faults", "major_faults": "major faults",
+    "context_switches": "context switches",
+}
+
+# Columns with no better direction: sizes, and observations of the setup (what was
+# resident, how much was backed, how busy the CPUs were, when eviction began) that
+# describe a row rather than rate it. Comparing them is refused (compare --metric).
+_NOT_AN_OUTCOME = {
+    "bytes_per_op", "pages_per_op",
+    "huge_page_fraction", "resident_fraction_before", "backing_fraction", "pmd_mapped_fraction",
+    "busy_cpus", "runqueue_wait_fraction", "pages_dirtied_by_one_store", "file_dirty_pages_before_sync",
+    "file_dirty_pages_after_sync", "file_writeback_pages_after_sync", "cgroup_peak_mib", "eviction_start_s",
+}
+# Outcomes whose names carry no direction.
+_DIRECTIONS = {"read_amplification": LOWER}
+
+# An amount spent per unit of work: lower is better.
+_COST_SUFFIXES = ("_per_op", "_per_page", "_per_dirty_page", "_per_access", "_per_kib", "_per_mib", "_per_gib")
+
+_PHASE_TIME = re.compile(r"^(?P<phase>[a-z][a-z0-9]*(?:_[a-z0-9]+)*?)_ns_per_op$")
+_PER = {"op": "operation", "page": "4 KiB page"}
 
 # Name shapes that carry a unit, hence a number (the schema puts units in names).
 _NUMERIC_SUFFIXES = ("_per_op", "_per_page", "_per_second", "_kib", "_mib", "_gib", "_bytes",
@@ -76,16 +174,51 @@ def direction(name: str) -> Optional[str]:
     """Which way is better for column `name`, from its suffix; None when not an outcome."""
     if name in _NOT_AN_OUTCOME:
         return None
+    if name in _DIRECTIONS:
+        return _DIRECTIONS[name]
     if name.endswith("_per_second"):
         return HIGHER
-    if name.endswith("_per_op") or name.endswith("_per_page") or name.startswith("ns_"):
+    if name.endswith(_COST_SUFFIXES) or name.startswith("ns_"):  # an amount spent per unit of work
         return LOWER
     return None
+
+
+def decided(name: str) -> bool:
+    """Whether the better direction of `name` is known: from its suffix, or set here as
+    none at all (not an outcome)."""
+    return direction(name) is not None or name in _NOT_AN_OUTCOME
+
+
+def _generated_words(name: str) -> Optional[Tuple[str, str]]:
+    """(label, unit) of the generated shapes: counter columns and phase metrics."""
+    for per, words in _PER.items():
+        suffix = "_per_" + per
+        if not name.endswith(suffix):
+            continue
+        stem = name[: -len(suffix)]
+        if stem in COUNTERS:
+            return f"{COUNTERS[stem]} per {words}", ""
+        if per == "op":
+            for counter, counter_words in COUNTERS.items():
+                if stem.endswith("_" + counter):
+                    phase = stem[: -len(counter) - 1].replace("_", " ")
+                    return f"{counter_words} in the {phase} phase per operation", ""
+    match = _PHASE_TIME.match(name)
+    if match:
+        return f"{match.group('phase').replace('_', ' ')} time per operation", "ns"
+    return None
+
+
+def known(name: str) -> bool:
+    """Whether `name` has words written for it (rather than made up from its name)."""
+    return name in _KNOWN or name in METRICS or _generated_words(name) is not None
 
 
 def is_numeric(name: str) -> bool:
     if name in _KNOWN:
         return _KNOWN[name][2]
+    if name in METRICS:
+        return True
     return name.endswith(_NUMERIC_SUFFIXES) or bool(_NUMERIC_PATTERN.search(name))
 
 
@@ -93,18 +226,32 @@ def describe(name: str) -> Column:
     if name in _KNOWN:
         label, unit, numeric = _KNOWN[name]
         return Column(name, label, unit, numeric, direction(name))
+    words = METRICS.get(name) or _generated_words(name)
+    if words:
+        return Column(name, words[0], words[1], True, direction(name))
     label, unit = name, ""
-    for suffix, words in (("_per_op", " per operation"), ("_per_page", " per 4 KiB page"),
-                          ("_per_second", " per second")):
-        if name.endswith(suffix):
-            label = name[: -len(suffix)].replace("_", " ") + words
-            break
+    match = _PER_ANY.match(name)
+    if match:  # an undeclared rate or cost: '<what>[_<unit>]_per_<unit of work>'
+        what, per = match.group("what"), match.group("per")
+        for suffix, suffix_unit in _SUFFIX_UNITS.items():
+            if what == suffix[1:] or what.endswith(suffix):
+                what, unit = what[: -len(suffix)] if what != suffix[1:] else "", suffix_unit
+                break
+        what = what.replace("_", " ").strip()
+        if unit in ("ns", "µs", "ms"):
+            what = (what + " time").strip()
+        label = f"{what or 'amount'} per {_PER_WORDS.get(per, per.replace('_', ' '))}"
     else:
         for suffix, suffix_unit in _SUFFIX_UNITS.items():
             if name.endswith(suffix):
                 label, unit = name[: -len(suffix)].replace("_", " "), suffix_unit
                 break
     return Column(name, label, unit, is_numeric(name), direction(name))
+
+
+_PER_ANY = re.compile(r"^(?P<what>.+?)_per_(?P<per>[a-z0-9_]+)$")
+_PER_WORDS = {"op": "operation", "page": "4 KiB page", "second": "second", "kib": "KiB", "mib": "MiB",
+              "gib": "GiB"}
 
 
 _TIME_STEPS = ((1e9, "s"), (1e6, "ms"), (1e3, "µs"), (1.0, "ns"))
