@@ -37,7 +37,6 @@ The direction of a metric comes from schema.direction (the column-suffix rule).
 from __future__ import annotations
 
 import math
-import zlib
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -52,8 +51,8 @@ UNCHANGED = "unchanged"
 INCONCLUSIVE = "inconclusive"
 VERDICTS = (REGRESSION, IMPROVEMENT, INCONCLUSIVE, UNCHANGED)
 
-PROCESS = "process"
-REPETITION = "repetition"
+PROCESS = stats.PROCESS
+REPETITION = stats.REPETITION
 AUTO = "auto"
 UNITS = (AUTO, PROCESS, REPETITION)
 
@@ -146,45 +145,12 @@ def ratio(current: float, base: float) -> float:
     return current / base
 
 
-def _ratios(current: np.ndarray, base: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = current / base
-    r = np.where((base == 0) & (current == 0), 1.0, r)
-    return np.where((base == 0) & (current != 0), np.inf, r)
-
-
-def case_rng(seed: int, label: str) -> np.random.Generator:
-    """A generator per case: a case's interval does not depend on which other cases are compared."""
-    return np.random.default_rng([seed & 0xFFFFFFFF, zlib.crc32(label.encode("utf-8", "replace"))])
-
-
-def _resampled_medians(blocks: Blocks, unit: str, resamples: int, rng: np.random.Generator) -> np.ndarray:
-    if unit == REPETITION or len(blocks) == 1:
-        x = np.concatenate(blocks)
-        return np.median(x[rng.integers(0, x.size, size=(resamples, x.size))], axis=1)
-    # Cluster bootstrap: draw whole processes with replacement, pool their repetitions.
-    # Blocks of unequal size are padded with NaN (ignored by nanmedian).
-    width = max(b.size for b in blocks)
-    table = np.full((len(blocks), width), np.nan)
-    for i, b in enumerate(blocks):
-        table[i, :b.size] = b
-    picks = rng.integers(0, len(blocks), size=(resamples, len(blocks)))
-    drawn = table[picks].reshape(resamples, -1)
-    if all(b.size == width for b in blocks):
-        return np.median(drawn, axis=1)
-    return np.nanmedian(drawn, axis=1)
-
-
-def ratio_interval(base: Blocks, current: Blocks, confidence: float = 0.95, resamples: int = 2000,
-                   rng: Optional[np.random.Generator] = None, unit: str = PROCESS) -> Tuple[float, float]:
-    """Percentile-bootstrap interval of median(current)/median(base), each side resampled alone
-    (by whole processes when the process is the unit)."""
-    rng = rng if rng is not None else np.random.default_rng(0)
-    r = _ratios(_resampled_medians(current, unit, resamples, rng), _resampled_medians(base, unit, resamples, rng))
-    tail = (1 - confidence) / 2
-    with np.errstate(invalid="ignore"):  # inf sorts last; inf - inf while interpolating is NaN
-        low, high = np.quantile(r, [tail, 1 - tail])
-    return (float(low) if low == low else math.inf), (float(high) if high == high else math.inf)
+# The ratio of medians and its cluster-bootstrap interval live in stats.py (crossover uses
+# them too); these names are compare's own.
+_ratios = stats.ratios
+case_rng = stats.seeded_rng
+_resampled_medians = stats.resampled_medians
+ratio_interval = stats.ratio_interval
 
 
 def mann_whitney_p(base: Sequence[float], current: Sequence[float]) -> float:

@@ -15,8 +15,9 @@ samples it claims more confidence than it has, which is why it is not the defaul
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -119,3 +120,57 @@ def describe_intervals(summary: pd.DataFrame, confidence: float = 0.95) -> str:
         text += (f"; with n={int(short['n'].min())} only min–max is possible "
                  f"(coverage {worst:.0%}): run more repetitions for a {confidence:.0%} interval")
     return text
+
+
+# --- the ratio of two medians ---------------------------------------------------------------
+#
+# Samples come in blocks: the repetitions of one process share its luck (its pages, its CPU,
+# the load while it ran), so when each side has several processes the bootstrap draws whole
+# processes (a cluster bootstrap) rather than repetitions. compare.py explains the choice.
+
+PROCESS = "process"
+REPETITION = "repetition"
+Blocks = List[np.ndarray]   # one array of repetitions per process
+
+
+def ratios(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator/denominator elementwise, with 0/0 = 1 (the same) and x/0 = inf."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = numerator / denominator
+    r = np.where((denominator == 0) & (numerator == 0), 1.0, r)
+    return np.where((denominator == 0) & (numerator != 0), np.inf, r)
+
+
+def seeded_rng(seed: int, label: str) -> np.random.Generator:
+    """A generator per label: one interval does not depend on which others are computed."""
+    return np.random.default_rng([seed & 0xFFFFFFFF, zlib.crc32(label.encode("utf-8", "replace"))])
+
+
+def resampled_medians(blocks: Blocks, unit: str, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """Medians of `resamples` bootstrap samples: of the repetitions, or of whole processes."""
+    if unit == REPETITION or len(blocks) == 1:
+        x = np.concatenate(blocks)
+        return np.median(x[rng.integers(0, x.size, size=(resamples, x.size))], axis=1)
+    # Cluster bootstrap: draw whole processes with replacement, pool their repetitions.
+    # Blocks of unequal size are padded with NaN (ignored by nanmedian).
+    width = max(b.size for b in blocks)
+    table = np.full((len(blocks), width), np.nan)
+    for i, b in enumerate(blocks):
+        table[i, :b.size] = b
+    picks = rng.integers(0, len(blocks), size=(resamples, len(blocks)))
+    drawn = table[picks].reshape(resamples, -1)
+    if all(b.size == width for b in blocks):
+        return np.median(drawn, axis=1)
+    return np.nanmedian(drawn, axis=1)
+
+
+def ratio_interval(base: Blocks, current: Blocks, confidence: float = 0.95, resamples: int = 2000,
+                   rng: Optional[np.random.Generator] = None, unit: str = PROCESS) -> Tuple[float, float]:
+    """Percentile-bootstrap interval of median(current)/median(base), each side resampled alone
+    (by whole processes when the process is the unit)."""
+    rng = rng if rng is not None else np.random.default_rng(0)
+    r = ratios(resampled_medians(current, unit, resamples, rng), resampled_medians(base, unit, resamples, rng))
+    tail = (1 - confidence) / 2
+    with np.errstate(invalid="ignore"):  # inf sorts last; inf - inf while interpolating is NaN
+        low, high = np.quantile(r, [tail, 1 - tail])
+    return (float(low) if low == low else math.inf), (float(high) if high == high else math.inf)
