@@ -3,7 +3,9 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "harness/run_context.h"
 
@@ -16,7 +18,32 @@ nlohmann::json CaptureEnvironment(const RunContext& context, const std::string& 
 // Free page reporting of virtio-balloon, from its feature bit string (bit 5).
 bool BalloonReportsFreePages(const std::string& feature_bits);
 
-// Writes JSON atomically (temporary file + rename). Error text or empty.
+// What /proc/cpuinfo text says: "processor" lines, the first "model name", and whether
+// any "flags" line has the hypervisor flag.
+struct CpuInfoSummary {
+  int logical_cpus = 0;
+  std::optional<std::string> model;
+  bool hypervisor = false;
+};
+CpuInfoSummary ParseCpuInfo(std::string_view text);
+
+// The mount of device `device_number` ("8:1") in /proc/self/mountinfo text: "id parent
+// major:minor root mountpoint options [optional fields] - fstype source superoptions".
+// The last line for the device wins; nullopt when there is none.
+struct MountSummary {
+  std::string filesystem, source, options;
+};
+std::optional<MountSummary> FindMount(std::string_view mountinfo, std::string_view device_number);
+
+// The value of "key=value" in a kernel command line ("page_reporting.page_reporting_order"
+// in "quiet page_reporting.page_reporting_order=9"); nullopt when the key is absent.
+std::optional<std::string> CmdlineValue(std::string_view cmdline, std::string_view key);
+
+// JSON text as written to disk: pretty-printed, and bytes that are not UTF-8 (a command
+// line or a file name can hold any) replaced with U+FFFD instead of throwing.
+std::string JsonText(const nlohmann::json& value);
+
+// Writes JsonText(value) atomically (temporary file + rename). Error text or empty.
 std::string WriteJsonFile(const std::string& path, const nlohmann::json& value);
 
 std::string UtcTimestamp();

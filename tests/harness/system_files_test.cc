@@ -48,6 +48,37 @@ TEST(Environment, BalloonFeatureBit) {
   EXPECT_FALSE(BalloonReportsFreePages(""));
 }
 
+TEST(Environment, MountOfTheScratchDevice) {
+  const char kMountinfo[] =
+      "22 27 0:21 / /proc rw,relatime - proc proc rw\n"
+      "29 1 254:1 / / rw,relatime shared:1 master:2 - ext4 /dev/vda1 rw,errors=remount-ro\n"
+      "30 29 0:25 / /tmp rw,nosuid - tmpfs tmpfs rw\n";
+  auto root = FindMount(kMountinfo, "254:1");
+  ASSERT_TRUE(root);
+  EXPECT_EQ(root->filesystem, "ext4");
+  EXPECT_EQ(root->source, "/dev/vda1");
+  EXPECT_EQ(root->options, "rw,relatime");
+  EXPECT_EQ(FindMount(kMountinfo, "0:25")->filesystem, "tmpfs");
+  EXPECT_FALSE(FindMount(kMountinfo, "8:1"));
+  EXPECT_FALSE(FindMount("", "8:1"));
+}
+
+TEST(Environment, CmdlineValueIsAWholeParameter) {
+  const std::string key = "page_reporting.page_reporting_order";
+  EXPECT_EQ(CmdlineValue("quiet " + key + "=9 ro", key), "9");
+  EXPECT_EQ(CmdlineValue(key + "=5", key), "5");
+  EXPECT_EQ(CmdlineValue("x" + key + "=1 " + key + "=2", key), "2");
+  EXPECT_FALSE(CmdlineValue("quiet x" + key + "=1", key));
+  EXPECT_FALSE(CmdlineValue("", key));
+}
+
+TEST(Environment, JsonTextToleratesBytesThatAreNotUtf8) {
+  nlohmann::json value = {{"command_line", "mapbench --scratch_dir /mnt/\xff\xfe"}};
+  std::string text;
+  ASSERT_NO_THROW(text = JsonText(value));
+  EXPECT_EQ(nlohmann::json::parse(text)["command_line"], "mapbench --scratch_dir /mnt/\uFFFD\uFFFD");
+}
+
 TEST(Environment, CapturesFixtureTree) {
   RunContext context;
   context.system = SystemFiles(kFixtureRoot);
