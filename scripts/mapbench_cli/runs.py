@@ -50,6 +50,9 @@ class Results:
     frame: pd.DataFrame                 # every row, typed
     runs: List[Run]
     warnings: List[str] = field(default_factory=list)
+    # Every run's series.csv, validated and concatenated (load_runs(series=True)); an
+    # empty frame with SERIES_COLUMNS when no run has one.
+    series: Optional[pd.DataFrame] = None
 
     @property
     def ok(self) -> pd.DataFrame:
@@ -108,11 +111,13 @@ def _read_text(path: Path) -> str:
     return text
 
 
-def _check_structure(path: Path, text: str) -> Tuple[List[str], List[int]]:
+def _check_structure(path: Path, text: str, required: Sequence[str] = schema.BASE_COLUMNS,
+                     kind: str = "results") -> Tuple[List[str], List[int]]:
     """Header sanity and one record per line with the header's field count.
 
     Returns the header and, for each data row (as pandas will number them), the line of
-    the file where it ends, for messages.
+    the file where it ends, for messages. `required`: the columns the file must have;
+    `kind`: what it is, for messages ("results", "series").
     """
     reader = csv.reader(io.StringIO(text, newline=""))
     numbered = []
@@ -132,14 +137,15 @@ def _check_structure(path: Path, text: str) -> Tuple[List[str], List[int]]:
         if c in seen:
             raise BadInput(f"{show(path)}: the header names column {quote(c)} twice")
         seen.add(c)
-    missing = [c for c in schema.BASE_COLUMNS if c not in seen]
+    missing = [c for c in required if c not in seen]
     if missing:
         shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
-        raise BadInput(f"{show(path)}: not a mapbench results file: missing base "
+        raise BadInput(f"{show(path)}: not a mapbench {kind} file: missing {'base ' if kind == 'results' else ''}"
                        f"column{'s' if len(missing) > 1 else ''} {shown}")
     body = numbered[1:]
     if not body:
-        raise BadInput(f"{show(path)}: no rows (header only): the run recorded no result")
+        raise BadInput(f"{show(path)}: no rows (header only): the run recorded no "
+                       f"{'result' if kind == 'results' else 'point'}")
     cut = "the file was cut while being written; remove that line to use the other rows"
     for index, (line, record) in enumerate(body):
         long = next((i for i, cell in enumerate(record) if len(cell) > MAX_CELL_CHARS), None)
@@ -239,8 +245,9 @@ def _load_environment(folder: Path, warnings: List[str]) -> Optional[dict]:
     return env
 
 
-def load_runs(paths: Sequence[os.PathLike]) -> Results:
-    """Load run folders or CSV paths, validate each, and concatenate them."""
+def load_runs(paths: Sequence[os.PathLike], series: bool = False) -> Results:
+    """Load run folders or CSV paths, validate each, and concatenate them. With `series`,
+    each run folder's series.csv too (Results.series), validated as strictly."""
     if not paths:
         raise BadInput("no run folder given")
     warnings: List[str] = []
@@ -262,4 +269,109 @@ def load_runs(paths: Sequence[os.PathLike]) -> Results:
     for column in frame.columns:
         if frame[column].dtype == object:
             frame[column] = frame[column].fillna("")
-    return Results(frame=frame, runs=runs, warnings=warnings)
+    results = Results(frame=frame, runs=runs, warnings=warnings)
+    if series:
+        results.series = load_series(results)
+    return results
+
+
+# --- series.csv ---------------------------------------------------------------------------------
+
+SERIES_NAME = "series.csv"
+SERIES_COLUMNS: Tuple[str, ...] = ("schema_version", "run_id", "family", "name", "process", "repetition", "t_s",
+                                   "series", "value")
+SERIES_KEY = ["run_id", "name", "process", "repetition"]
+
+
+def series_path(run: Run) -> Optional[Path]:
+    """The run's series.csv, if it has one (only beside a file named results.csv)."""
+    if run.csv_path.name != RESULTS_NAME:
+        return None
+    path = run.folder / SERIES_NAME
+    return path if path.exists() else None
+
+
+def load_series_csv(path: Path) -> pd.DataFrame:
+    """Read and validate one series.csv (docs/results-schema.md); a typed frame of
+    SERIES_COLUMNS. Refused with one line, as results.csv is, when it is malformed."""
+    if not path.is_file():
+        raise BadInput(f"{show(path)}: not a regular file")
+    text = _read_text(path)
+    header, lines = _check_structure(path, text, SERIES_COLUMNS, "series")
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
+    if len(frame) != len(lines):
+        raise BadInput(f"{show(path)}: pandas read {len(frame)} rows where the CSV has {len(lines)}; not a clean CSV")
+    frame.columns = header
+    frame = frame[list(SERIES_COLUMNS)]
+
+    def where(mask: pd.Series) -> str:
+        return f"{show(path)}: line {lines[int(np.flatnonzero(mask.to_numpy())[0])]}"
+
+    version = frame["schema_version"].str.strip()
+    wrong = pd.to_numeric(version, errors="coerce") != schema.SCHEMA_VERSION
+    if wrong.any():
+        raise BadInput(f"{where(wrong)}: schema_version {quote(version[wrong].iloc[0], 20)}; "
+                       f"this tool reads version {schema.SCHEMA_VERSION}")
+    for column in ("run_id", "family", "name", "series"):
+        frame[column] = frame[column].str.strip()
+    for column in ("family", "name", "series"):
+        empty = frame[column] == ""
+        if empty.any():
+            raise BadInput(f"{where(empty)}: empty {column}")
+    for column in ("process", "repetition", "t_s", "value"):
+        values, bad = _parse_numeric(frame[column])
+        bad |= ~np.isfinite(values)  # an empty cell, NaN or inf: every point is a finite number
+        if bad.any():
+            cell = frame.loc[bad, column].iloc[0]
+            raise BadInput(f"{where(bad)}: column {column} must hold a finite number, found {quote(cell, 40)}")
+        frame[column] = values
+    for column in ("process", "repetition"):
+        bad = (frame[column] < 0) | (frame[column] != np.floor(frame[column]))
+        if bad.any():
+            raise BadInput(f"{where(bad)}: {column} must be a whole number >= 0, found {frame.loc[bad, column].iloc[0]:g}")
+    bad = frame["t_s"] < 0
+    if bad.any():
+        raise BadInput(f"{where(bad)}: t_s is negative ({frame.loc[bad, 't_s'].iloc[0]:g})")
+    known = frame["series"].isin(list(schema.SERIES))
+    bad = known & (frame["value"] < 0)
+    if bad.any():
+        raise BadInput(f"{where(bad)}: {frame.loc[bad, 'series'].iloc[0]} is negative "
+                       f"({frame.loc[bad, 'value'].iloc[0]:g}); a count, rate or usage cannot be")
+    repeated = frame.duplicated(SERIES_KEY + ["series", "t_s"], keep="first")
+    if repeated.any():
+        r = frame[repeated].iloc[0]
+        raise BadInput(f"{where(repeated)}: a second value of {quote(r['series'], 40)} at t_s={r['t_s']:g} for "
+                       f"{quote(r['name'], 80)} process {r['process']:g} repetition {r['repetition']:g}")
+    return frame
+
+
+def load_series(results: Results) -> pd.DataFrame:
+    """Every run's series.csv (validated), concatenated; the points that belong to no row of
+    results.csv (a run cut between the two files) are dropped with a warning in
+    results.warnings. No series.csv anywhere: an empty frame."""
+    frames = []
+    for run in results.runs:
+        path = series_path(run)
+        if path is not None:
+            frames.append(load_series_csv(path))
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=float if c in ("process", "repetition", "t_s", "value") else object)
+                             for c in SERIES_COLUMNS})
+    series = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    rows = results.frame
+    keys = pd.DataFrame({
+        "run_id": rows["run_id"].astype(str).str.strip(),
+        "name": rows["name"],
+        "process": rows["process"].astype(float).fillna(0.0) if "process" in rows else 0.0,
+        "repetition": rows["repetition"].astype(float),
+    }).drop_duplicates()
+    matched = series.merge(keys.assign(_row=True), on=SERIES_KEY, how="left")["_row"].notna().to_numpy()
+    if not matched.all():
+        orphans = series[~matched]
+        reps = orphans.drop_duplicates(SERIES_KEY)
+        results.warnings.append(
+            f"{SERIES_NAME}: {len(orphans)} point{'s' if len(orphans) != 1 else ''} of {len(reps)} "
+            f"repetition{'s' if len(reps) != 1 else ''} with no row in {RESULTS_NAME} (first: {clean(reps['name'].iloc[0])} "
+            f"process {reps['process'].iloc[0]:g} repetition {reps['repetition'].iloc[0]:g}); not drawn")
+        series = series[matched].reset_index(drop=True)
+    return series
