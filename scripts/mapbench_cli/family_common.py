@@ -45,6 +45,15 @@ def draw_module():
     return family_draw
 
 
+@dataclass
+class FamilySummary:
+    """A family's findings in words, beside its figures: `plot` prints `lines` and writes
+    `markdown` to <stem>.md; `report` links and includes it (plot.SUMMARIES)."""
+    stem: str
+    lines: List[str]
+    markdown: str
+
+
 # --- which rows ---------------------------------------------------------------------------
 
 @dataclass

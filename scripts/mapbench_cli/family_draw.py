@@ -48,6 +48,14 @@ class Series:
     points: List[Point]
     dashed: bool = False    # a reference (ideal scaling, a baseline): no markers, no error bars
     marker: str = "o"
+    band: bool = False      # the interval as a shaded band instead of error bars (a time series)
+
+
+@dataclass
+class Mark:
+    """A vertical line across a panel at x (an event: eviction began), with a small ▼ on top."""
+    x: float
+    colour: str
 
 
 @dataclass
@@ -61,6 +69,10 @@ class Lines:
     xticks: Optional[List[Tuple[float, str]]] = None   # x positions and their labels
     message: str = ""       # drawn in the panel (why something is missing)
     ylim: Optional[Tuple[float, float]] = None        # fixed y range (a share from 0 to 1)
+    marks: List[Mark] = field(default_factory=list)
+    shade: Optional[Tuple[float, float]] = None       # an x range shaded light grey behind the lines
+    reference_y: Optional[float] = None               # a thin horizontal line (a ratio of 1)
+    xlim: Optional[Tuple[float, float]] = None        # fixed x range (time from 0)
 
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "p")
@@ -103,7 +115,45 @@ class Stacked:
     message: str = ""
 
 
-Panel = Union[Lines, Bars, Stacked]
+@dataclass
+class HeatCell:
+    value: Optional[float] = None   # the colour (None: no colour, only the text on grey)
+    text: str = ""
+    hatched: bool = False           # light hatching over the colour: a value to read with care
+
+
+@dataclass
+class Heat:
+    """A grid of coloured cells: columns on x, rows on y (the first row at the bottom)."""
+    title: str
+    xlabel: str
+    ylabel: str
+    columns: List[str]
+    rows: List[str]
+    cells: Dict[Tuple[int, int], HeatCell]   # (row, column) -> cell
+    cmap: object = "PuOr"
+    vmin: float = 0.5
+    vmax: float = 2.0
+    log: bool = True
+    boundary: Optional[float] = None         # a thick line between neighbours on either side of it
+    message: str = ""
+
+
+@dataclass
+class Scale:
+    """The colour scale of the heat panels beside it, as a vertical bar."""
+    label: str
+    cmap: object = "PuOr"
+    vmin: float = 0.5
+    vmax: float = 2.0
+    log: bool = True
+    ticks: List[Tuple[float, str]] = field(default_factory=list)
+    title: str = ""
+    xlabel: str = ""
+    ylabel: str = ""
+
+
+Panel = Union[Lines, Bars, Stacked, Heat, Scale]
 
 
 @dataclass
@@ -129,6 +179,10 @@ def _natural_width(panel: Optional[Panel]) -> float:
         return 0.0
     if isinstance(panel, Lines):
         return max(L.min_panel_width, 3.1)
+    if isinstance(panel, Heat):
+        return max(L.min_panel_width, 1.0 + 0.8 * len(panel.columns))
+    if isinstance(panel, Scale):
+        return 1.35 if L.notes else 1.1
     if isinstance(panel, Bars):
         # Room for the category labels up to about an inch each; longer ones are rotated.
         per_group = max(0.24 * len(panel.variants), min(1.0, _label_inches(panel.groups)))
@@ -148,6 +202,10 @@ def _handle(key: Key):
         return Line2D([], [], color=key.colour, marker=key.hatch or "o", markersize=4, linewidth=1.4, label=label)
     if key.kind == "dashed":
         return Line2D([], [], color=key.colour, linestyle="--", linewidth=1.2, label=label)
+    if key.kind == "dotted":
+        return Line2D([], [], color=key.colour, linestyle=":", linewidth=1.4, label=label)
+    if key.kind == "boundary":
+        return Line2D([], [], color=key.colour, linestyle="-", linewidth=2.4, label=label)
     if key.kind == "hollow":
         return Line2D([], [], color=key.colour, marker="o", markersize=4.5, markerfacecolor="white",
                       linestyle="", label=label)
@@ -181,6 +239,10 @@ def draw(chart: Chart):
             inches = widths[c] * scale
             if isinstance(panel, Lines):
                 _draw_lines(ax, panel, inches)
+            elif isinstance(panel, Heat):
+                _draw_heat(ax, panel, inches)
+            elif isinstance(panel, Scale):
+                _draw_scale(ax, panel)
             elif isinstance(panel, Bars):
                 _draw_bars(ax, panel, inches)
             else:
@@ -308,6 +370,16 @@ def _draw_lines(ax, panel: Lines, inches: float = 3.0) -> None:
             lows += ys
             highs += ys
             continue
+        if s.band:
+            low = [p.value.low if not panel.logy or p.value.low > 0 else p.value.median for p in pts]
+            high = [max(p.value.high, p.value.median) for p in pts]
+            if any(h > lo for h, lo in zip(high, low)):
+                ax.fill_between(xs, low, high, color=s.colour, alpha=0.16, linewidth=0, zorder=2)
+            ax.plot(xs, ys, color=s.colour, linewidth=1.5, zorder=3, marker=s.marker if len(pts) <= 12 else None,
+                    markersize=3.5)
+            lows += low
+            highs += high
+            continue
         ax.plot(xs, ys, color=s.colour, linewidth=1.4, zorder=3)
         for p in pts:
             low = p.value.low if not panel.logy or p.value.low > 0 else p.value.median
@@ -328,6 +400,10 @@ def _draw_lines(ax, panel: Lines, inches: float = 3.0) -> None:
     if panel.message:
         ax.text(0.02, 0.98, figure_text(panel.message), transform=ax.transAxes, ha="left", va="top",
                 fontsize=NOTE_FONT, color=MISSING_COLOUR)
+    if panel.reference_y is not None:
+        ax.axhline(panel.reference_y, color="0.25", linewidth=1.0, zorder=2)
+        lows.append(panel.reference_y)
+        highs.append(panel.reference_y)
     if panel.logx:
         ax.set_xscale("log")
     if panel.logy:
@@ -341,6 +417,7 @@ def _draw_lines(ax, panel: Lines, inches: float = 3.0) -> None:
         ax.set_ylim(0, top * (1.25 if panel.message else 1.12) or 1.0)
     if panel.ylim:
         ax.set_ylim(*panel.ylim)
+    xs_all += [m.x for m in panel.marks if _finite(m.x) and (m.x > 0 or not panel.logx)]
     xmin, xmax = min(xs_all), max(xs_all)
     if panel.logx:
         span = max(xmax / xmin, 1.0)
@@ -349,6 +426,8 @@ def _draw_lines(ax, panel: Lines, inches: float = 3.0) -> None:
     else:
         span = (xmax - xmin) or 1.0
         ax.set_xlim(xmin - 0.12 * span, xmax + 0.2 * span)
+    if panel.xlim:
+        ax.set_xlim(*panel.xlim)
     if panel.xticks:
         shown = _thin_ticks(panel.xticks, ax.get_xlim(), panel.logx, inches)
         ax.xaxis.set_major_locator(FixedLocator([x for x, _ in panel.xticks]))
@@ -358,6 +437,12 @@ def _draw_lines(ax, panel: Lines, inches: float = 3.0) -> None:
         ax.xaxis.set_minor_formatter(NullFormatter())
     elif panel.logx:
         _log_axis(ax.xaxis, xmin, xmax)
+    if panel.shade:
+        ax.axvspan(*panel.shade, color="0.93", zorder=0, linewidth=0)
+    for mark in panel.marks:
+        ax.axvline(mark.x, color=mark.colour, linestyle=":", linewidth=1.4, zorder=2)
+        ax.plot([mark.x], [1.0], marker="v", color=mark.colour, markersize=5, clip_on=False, zorder=5,
+                transform=ax.get_xaxis_transform())
     ax.grid(which="major", color="0.9", linewidth=0.6, zorder=0)
     ax.set_axisbelow(True)
 
@@ -540,3 +625,96 @@ def note_only(title: str, headline: str, notes: Sequence[str]):
     for ax in fig.axes:
         ax.axis("off")
     return fig
+
+
+# --- heat maps --------------------------------------------------------------------------------
+
+def _norm(log: bool, vmin: float, vmax: float):
+    return figures.mcolors.LogNorm(vmin=vmin, vmax=vmax) if log else figures.mcolors.Normalize(vmin=vmin, vmax=vmax)
+
+
+def _cmap(cmap):
+    return plt.get_cmap(cmap) if isinstance(cmap, str) else cmap
+
+
+def _draw_heat(ax, panel: Heat, inches: float = 6.0) -> None:
+    import numpy as np
+    from matplotlib.patches import Rectangle
+
+    n_rows, n_cols = len(panel.rows), len(panel.columns)
+    norm, cmap = _norm(panel.log, panel.vmin, panel.vmax), _cmap(panel.cmap)
+    grid = np.full((n_rows, n_cols), np.nan)
+    for (r, c), cell in panel.cells.items():
+        if cell.value is not None and _finite(cell.value) and (cell.value > 0 or not panel.log):
+            grid[r, c] = cell.value
+    ax.set_facecolor("0.93")  # cells with no colour: not run, or nothing to compare
+    ax.pcolormesh(np.arange(n_cols + 1), np.arange(n_rows + 1), np.ma.masked_invalid(grid), cmap=cmap, norm=norm,
+                  edgecolors="white", linewidth=1.5)
+    # What fits in a cell, the same in every cell of the panel: the first line shrinks to fit,
+    # the others are left out when one would not fit (a paper's narrow cells).
+    room = max(0.2, (inches - 0.9) / max(1, n_cols)) * 0.92
+    texts = [figure_text(cell.text).split("\n") for cell in panel.cells.values() if cell.text]
+    size = min([plt.rcParams["font.size"]] + [room * 72 / (len(t[0]) * 0.62) for t in texts if t[0]])
+    keep = all(_text_inches(line, NOTE_FONT) <= room for t in texts for line in t[1:])
+    for (r, c), cell in panel.cells.items():
+        value = grid[r, c]
+        if cell.hatched:
+            ax.add_patch(Rectangle((c, r), 1, 1, fill=False, hatch="////", edgecolor=(0.3, 0.3, 0.3, 0.45),
+                                   linewidth=0, zorder=2))
+        colour = "0.25"
+        if value == value:
+            red, green, blue, _ = cmap(norm(value))
+            colour = "white" if 0.299 * red + 0.587 * green + 0.114 * blue < 0.48 else "black"
+        if cell.text:
+            lines = figure_text(cell.text).split("\n")
+            lines = lines if keep else lines[:1]
+            ax.text(c + 0.5, r + 0.5 + (0.1 if len(lines) > 1 else 0), lines[0], ha="center", va="center",
+                    fontsize=size, color=colour, zorder=3,
+                    fontweight="bold" if value == value else "normal")
+            if len(lines) > 1:
+                ax.text(c + 0.5, r + 0.27, "\n".join(lines[1:]), ha="center", va="center", fontsize=NOTE_FONT,
+                        color=colour, zorder=3)
+    if panel.boundary is not None:
+        side = np.sign(np.log(grid / panel.boundary)) if panel.log else np.sign(grid - panel.boundary)
+        hatched = np.zeros((n_rows, n_cols), dtype=bool)
+        for (r, c), cell in panel.cells.items():
+            hatched[r, c] = cell.hatched
+
+        def edge(xs, ys, a, b):
+            faint = hatched[a] and hatched[b]  # neither side clear: a thin dashed edge
+            ax.plot(xs, ys, color="black", linewidth=1.1 if faint else 2.6, linestyle=(0, (3, 2)) if faint else "-",
+                    zorder=4, solid_capstyle="butt")
+
+        for r in range(n_rows):
+            for c in range(n_cols):
+                if c + 1 < n_cols and side[r, c] * side[r, c + 1] < 0:
+                    edge([c + 1, c + 1], [r, r + 1], (r, c), (r, c + 1))
+                if r + 1 < n_rows and side[r, c] * side[r + 1, c] < 0:
+                    edge([c, c + 1], [r + 1, r + 1], (r, c), (r + 1, c))
+    ax.set_xlim(0, n_cols)
+    ax.set_ylim(0, n_rows)
+    ax.set_xticks([c + 0.5 for c in range(n_cols)])
+    ax.set_xticklabels([figure_text(t) for t in panel.columns])
+    ax.set_yticks([r + 0.5 for r in range(n_rows)])
+    ax.set_yticklabels([figure_text(t) for t in panel.rows])
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if panel.message:
+        _message(ax, panel.message)
+
+
+def _draw_scale(ax, panel: Scale) -> None:
+    from matplotlib.cm import ScalarMappable
+
+    ax.axis("off")
+    bar = ax.inset_axes([0.0, 0.04, 0.16, 0.92])
+    mappable = ScalarMappable(norm=_norm(panel.log, panel.vmin, panel.vmax), cmap=_cmap(panel.cmap))
+    colourbar = ax.figure.colorbar(mappable, cax=bar)
+    colourbar.outline.set_linewidth(0.5)
+    if panel.ticks:
+        colourbar.set_ticks([t for t, _ in panel.ticks])
+        colourbar.set_ticklabels([figure_text(label) for _, label in panel.ticks])
+        colourbar.ax.yaxis.set_minor_locator(NullLocator())
+    colourbar.ax.tick_params(labelsize=NOTE_FONT + 0.4)
+    colourbar.set_label(figure_text(panel.label), fontsize=plt.rcParams["axes.labelsize"] * 0.92)

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from mapbench_cli import schema, stats
+from mapbench_cli.family_common import FamilySummary
+from mapbench_cli.family_crossover import crossover_figures, crossover_summary
 from mapbench_cli.family_lifecycle_ipc import lifecycle_ipc_figures
 from mapbench_cli.family_msync import msync_figures
 from mapbench_cli.family_page_size import page_size_figures
@@ -115,6 +117,7 @@ class Context:
     run_note: str
     figures: object         # the figures module (imported late: matplotlib is slow to load)
     frame: Optional[pd.DataFrame] = None  # every row, skipped and not_effective ones too
+    series: Optional[pd.DataFrame] = None  # series.csv of the runs (runs.load_series), if any
 
 
 FigureList = List[Tuple[str, object]]
@@ -300,7 +303,17 @@ SPECIFIC: Dict[str, Callable[[pd.DataFrame, Context], Tuple[FigureList, pd.Index
     "msync": msync_figures,
     "scaling": scaling_figures,
     "lifecycle_ipc": lifecycle_ipc_figures,
+    "crossover": crossover_figures,
 }
+
+# Families that also answer their question in words (written beside the figures).
+SUMMARIES: Dict[str, Callable[[pd.DataFrame, Context], Optional[FamilySummary]]] = {
+    "crossover": crossover_summary,
+}
+
+
+def family_summary(family: str, rows: pd.DataFrame, ctx: Context) -> Optional[FamilySummary]:
+    return SUMMARIES[family](rows, ctx) if family in SUMMARIES else None
 
 
 def family_figures(family: str, rows: pd.DataFrame, ctx: Context) -> FigureList:
@@ -339,7 +352,7 @@ def default_out_dir(paths: Sequence[str]) -> Path:
 
 
 def plot_command(paths: Sequence[str], out_dir: Optional[str], say=print, warn=None) -> int:
-    results = load_runs(paths)
+    results = load_runs(paths, series=True)
     frame, ok = results.frame, results.ok
     if ok.empty:
         raise BadInput(f"nothing to plot: no row has status ok; {describe_not_plotted(results.not_plotted())}")
@@ -357,7 +370,7 @@ def plot_command(paths: Sequence[str], out_dir: Optional[str], say=print, warn=N
         say(f"{len(results.runs)} runs concatenated: repetitions of the same case are pooled")
 
     from mapbench_cli import figures  # late: matplotlib is only needed once the input is good
-    ctx = Context(ok=ok, run_note=_run_note(results), figures=figures, frame=frame)
+    ctx = Context(ok=ok, run_note=_run_note(results), figures=figures, frame=frame, series=results.series)
     for family in ordered(frame["family"]):
         rows = ok[ok["family"] == family]
         skipped = describe_not_plotted(results.not_plotted(frame[frame["family"] == family]))
@@ -371,6 +384,16 @@ def plot_command(paths: Sequence[str], out_dir: Optional[str], say=print, warn=N
                     say(str(path))
             except OSError as e:
                 raise BadInput(f"{show(out)}: cannot write figures: {e.strerror or e}") from None
+        summary = family_summary(family, rows, ctx)
+        if summary is not None:
+            path = out / f"{file_part(summary.stem)}.md"
+            try:
+                path.write_text(summary.markdown, encoding="utf-8")
+            except OSError as e:
+                raise BadInput(f"{show(out)}: cannot write {path.name}: {e.strerror or e}") from None
+            say(str(path))
+            for text in summary.lines:
+                say(text)
         cases = rows.groupby(["name", "threads"], dropna=False).ngroups
         line = (f"{clean(family)}: {cases} case{'s' if cases != 1 else ''} from {len(rows)} ok rows "
                 f"({_repetitions_text(rows)}), {len(made)} figure{'s' if len(made) != 1 else ''}")

@@ -9,6 +9,7 @@
     DIR/tables/<family>.{md,tex}     medians with confidence intervals per case (booktabs)
     DIR/environment.{md,tex}         the appendix: every setting that differs between the
                                      runs, then the key settings
+    DIR/<family>-summary.md          a family's answer in words (crossover), also in index.md
 
 Several runs are pooled per case (as in plot); when they differ in a setting that shapes
 the numbers (kernel, THP, tunings...), the report says so at the top.
@@ -161,6 +162,7 @@ class Report:
     tables: List[Tuple[str, Path, Path, Table]] = field(default_factory=list)
     skipped: List[str] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
+    summaries: List[Tuple[str, Path, str]] = field(default_factory=list)   # (family, file, markdown)
 
 
 def _caption(entry: FigureEntry) -> str:
@@ -203,6 +205,12 @@ def index_markdown(report: Report, results: Results, env_tables: Sequence[Table]
         links = " · ".join(_md_link(p.suffix[1:].upper(), f"figures/{p.name}") for p in e.files)
         out += [f"![{markdown_escape(e.stem, None)}](figures/{e.stem}.png)", "",
                 f"*{markdown_escape(_caption(e), None)}* ({e.width:g} × {e.height:.2g} in; {links})", ""]
+    if report.summaries:
+        out += ["## Findings", ""]
+        for fam, path, markdown in report.summaries:
+            # The summary's own headings, one level down, under this section.
+            body = ["##" + line if line.startswith("#") else line for line in markdown.strip().splitlines()]
+            out += body + ["", _md_link(f"{fam} summary (Markdown)", path.name), ""]
     out += ["## Tables", "", "Medians with confidence intervals of the median over repetitions, per case.", ""]
     for fam, md, tex, table in report.tables:
         out += [f"### {markdown_escape(fam, None)}", "",
@@ -222,7 +230,7 @@ def index_markdown(report: Report, results: Results, env_tables: Sequence[Table]
 
 def report_command(paths: Sequence[str], out_dir: str, say: Callable[[str], None] = print,
                    warn: Optional[Callable[[str], None]] = None) -> int:
-    results = load_runs(paths)
+    results = load_runs(paths, series=True)
     ok = results.ok
     if ok.empty:
         raise BadInput(f"nothing to report: no row has status ok; {describe_not_plotted(results.not_plotted())}")
@@ -250,7 +258,8 @@ def report_command(paths: Sequence[str], out_dir: str, say: Callable[[str], None
             warn(text)
 
     from mapbench_cli import figures, plot  # late: matplotlib is only needed once the input is good
-    ctx = plot.Context(ok=ok, run_note=plot._run_note(results), figures=figures, frame=results.frame)
+    ctx = plot.Context(ok=ok, run_note=plot._run_note(results), figures=figures, frame=results.frame,
+                       series=results.series)
     try:
         with figures.use_layout(figures.PAPER):
             for family in plot.ordered(results.frame["family"]):
@@ -267,6 +276,12 @@ def report_command(paths: Sequence[str], out_dir: str, say: Callable[[str], None
                     entry.files = figures.save(fig, out / "figures", stem, FIGURE_FORMATS, dpi=PNG_DPI)
                     report.figures.append(entry)
                     say(f"{out / 'figures' / stem}.{{pdf,svg,png}} ({entry.width:g} in wide)")
+                summary = plot.family_summary(family, rows, ctx)
+                if summary is not None:
+                    path = out / f"{file_part(summary.stem)}.md"
+                    path.write_text(summary.markdown, encoding="utf-8")
+                    report.summaries.append((family, path, summary.markdown))
+                    say(str(path))
                 table = family_table(family, rows)
                 md, tex = out / "tables" / f"{file_part(family)}.md", out / "tables" / f"{file_part(family)}.tex"
                 md.write_text(to_markdown(table), encoding="utf-8")
