@@ -170,57 +170,6 @@ def _xs(points: Sequence[Point]) -> str:
     return xs[0] if len(xs) == 1 else f"{xs[0]}–{xs[-1]}" if len(xs) > 2 else f"{xs[0]} and {xs[1]}"
 
 
-def _at(p: Point) -> str:
-    return f"ratio {times(p.ratio.ratio)}, {interval(p.ratio)}"
-
-
-def describe(crossover: Crossover, subject: str, reads: str, readers: str) -> str:
-    """One sentence: where mmap (`subject`, e.g. 'mmap with MADV_RANDOM') and pread lead."""
-    runs, kind = crossover.runs, crossover.kind
-    points = [p for _, ps in runs for p in ps]
-    span = f"{points[0].x:g}–{points[-1].x:g}" if len(points) > 1 else f"{points[0].x:g}"
-    too_few = all(p.ratio.verdict == TOO_FEW for p in points)
-    if kind == "unclear":
-        why = (f"fewer than {MIN_UNITS} samples per side" if too_few else
-               f"every {CONFIDENCE:.0%} CI includes 1")
-        return (f"No clear winner between {subject} and pread for {reads} {readers} at any file/limit ratio "
-                f"measured ({span}): {why}.")
-    if kind == "mmap_always":
-        weakest = min(points, key=lambda p: p.ratio.ratio)
-        return (f"{subject} beats pread for {reads} {readers} at every file/limit ratio measured ({span}); "
-                f"its smallest lead is at {weakest.x:g} ({_at(weakest)}).")
-    if kind == "pread_always":
-        best = max(points, key=lambda p: p.ratio.ratio)
-        return (f"pread beats {subject} for {reads} {readers} at every file/limit ratio measured ({span}); "
-                f"mmap comes closest at {best.x:g} ({_at(best)}).")
-    first_state, first = runs[0]
-    last_state, last = runs[-1]
-    if kind in ("crossover", "reverse") and first_state != UNCLEAR and last_state != UNCLEAR:
-        leader, other = ("mmap", "pread") if first_state == MMAP else ("pread", "mmap")
-        head = (f"{subject} beats pread" if leader == "mmap" else f"pread beats {subject}")
-        text = (f"{head} for {reads} up to a file/limit ratio of {first[-1].x:g} {readers} "
-                f"({_at(first[-1])}); ")
-        middle = [p for state, ps in runs[1:-1] for p in ps]
-        if middle:
-            text += f"no clear winner at {_xs(middle)}; from {last[0].x:g} on {other} leads ({_at(last[0])})."
-        else:
-            text += f"beyond it {other} leads (at {last[0].x:g}: {_at(last[0])})."
-        return text
-    parts = []
-    for i, (state, ps) in enumerate(runs):
-        who = {MMAP: "mmap leads", PREAD: "pread leads", UNCLEAR: "no clear winner"}[state]
-        if i == 0:
-            where, shown = f"up to a file/limit ratio of {ps[-1].x:g}", ps[-1]
-        elif i == len(runs) - 1:
-            where, shown = f"from {ps[0].x:g} on", ps[0]
-        else:
-            where, shown = f"at {_xs(ps)}", ps[0]
-        detail = f" ({_at(shown)})" if state != UNCLEAR or len(ps) == 1 else ""
-        parts.append(f"{who} {where}{detail}")
-    tail = "; the lead changes more than once: no single crossover" if kind == "mixed" else ""
-    return f"{subject} vs pread for {reads} {readers}: " + "; ".join(parts) + tail + "."
-
-
 def _shape(crossover: Crossover) -> Tuple:
     return (crossover.kind,) + tuple((state, tuple(p.x for p in ps)) for state, ps in crossover.runs)
 
@@ -231,51 +180,66 @@ def _count_words(values: Sequence[float], noun: str) -> str:
     return f"with {listed} {noun}{'s' if len(shown) > 1 or values[0] != 1 else ''}"
 
 
+def describe(crossover: Crossover, subject: str, reads: str, readers: str) -> str:
+    """One sentence: where mmap (`subject`, e.g. 'mmap with MADV_RANDOM') and pread lead."""
+    return _sentence([crossover], subject, reads, readers)
+
+
 def describe_many(crossovers: Sequence[Crossover], readers: Sequence[float], subject: str, reads: str) -> str:
-    """One sentence for several reader counts whose crossover has the same shape (the same
-    leader at the same ratios): the ratios shown as their range over the reader counts."""
-    if len(crossovers) == 1:
-        return describe(crossovers[0], subject, reads, _count_words(readers, "reader"))
-    who_words = _count_words(readers, "reader")
-    runs = crossovers[0].runs
-    kind = crossovers[0].kind
+    """One sentence for several reader counts whose crossovers have the same shape (the same
+    leader at the same ratios): each ratio shown as its range over the reader counts."""
+    return _sentence(crossovers, subject, reads, _count_words(readers, "reader"))
+
+
+def _sentence(crossovers: Sequence[Crossover], subject: str, reads: str, who: str) -> str:
+    runs, kind = crossovers[0].runs, crossovers[0].kind
+    single = len(crossovers) == 1
 
     def at(x: float) -> str:
-        values = sorted(p.ratio.ratio for c in crossovers for _, ps in c.runs for p in ps if p.x == x)
+        found = [p.ratio for c in crossovers for _, ps in c.runs for p in ps if p.x == x]
+        if single:
+            return f"ratio {times(found[0].ratio)}, {interval(found[0])}"
+        values = sorted(r.ratio for r in found)
         low, high = times(values[0]), times(values[-1])
-        shown = low if low == high else f"{low[:-1]}–{high}"
-        return f"ratio {shown}"
+        return f"ratio {low if low == high else low[:-1] + '–' + high}"
 
-    xs = [p.x for _, ps in runs for p in ps]
-    span = f"{xs[0]:g}–{xs[-1]:g}" if len(xs) > 1 else f"{xs[0]:g}"
-    clear = f"every {CONFIDENCE:.0%} CI excludes 1"
+    points = [p for _, ps in runs for p in ps]
+    span = f"{points[0].x:g}–{points[-1].x:g}" if len(points) > 1 else f"{points[0].x:g}"
+    clear = "" if single else f"; where a side leads, every {CONFIDENCE:.0%} CI excludes 1"
     if kind == "unclear":
-        return (f"No clear winner between {subject} and pread for {reads} {who_words} at any file/limit ratio "
-                f"measured ({span}).")
-    if kind in ("mmap_always", "pread_always"):
-        head = f"{subject} beats pread" if kind == "mmap_always" else f"pread beats {subject}"
-        return (f"{head} for {reads} {who_words} at every file/limit ratio measured ({span}; {at(xs[0])} at "
-                f"{xs[0]:g}, {at(xs[-1])} at {xs[-1]:g}; {clear}).")
+        too_few = all(p.ratio.verdict == TOO_FEW for c in crossovers for _, ps in c.runs for p in ps)
+        why = f"fewer than {MIN_UNITS} samples per side" if too_few else f"every {CONFIDENCE:.0%} CI includes 1"
+        return (f"No clear winner between {subject} and pread for {reads} {who} at any file/limit ratio "
+                f"measured ({span}): {why}.")
+    if kind == "mmap_always":
+        weakest = min(points, key=lambda p: p.ratio.ratio)
+        return (f"{subject} beats pread for {reads} {who} at every file/limit ratio measured ({span}); "
+                f"its smallest lead is at {weakest.x:g} ({at(weakest.x)}){clear}.")
+    if kind == "pread_always":
+        best = max(points, key=lambda p: p.ratio.ratio)
+        return (f"pread beats {subject} for {reads} {who} at every file/limit ratio measured ({span}); "
+                f"mmap comes closest at {best.x:g} ({at(best.x)}){clear}.")
     (first_state, first), (last_state, last) = runs[0], runs[-1]
     if kind in ("crossover", "reverse") and first_state != UNCLEAR and last_state != UNCLEAR:
         other = "pread" if first_state == MMAP else "mmap"
         head = f"{subject} beats pread" if first_state == MMAP else f"pread beats {subject}"
+        text = f"{head} for {reads} up to a file/limit ratio of {first[-1].x:g} {who} ({at(first[-1].x)}); "
         middle = [p for _, ps in runs[1:-1] for p in ps]
-        text = f"{head} for {reads} up to a file/limit ratio of {first[-1].x:g} {who_words} ({at(first[-1].x)}); "
         if middle:
             text += f"no clear winner at {_xs(middle)}; from {last[0].x:g} on {other} leads ({at(last[0].x)})"
         else:
             text += f"beyond it {other} leads (at {last[0].x:g}: {at(last[0].x)})"
-        return text + f"; where a side leads, {clear}."
+        return text + clear + "."
     parts = []
     for i, (state, ps) in enumerate(runs):
-        who = {MMAP: "mmap leads", PREAD: "pread leads", UNCLEAR: "no clear winner"}[state]
+        lead = {MMAP: "mmap leads", PREAD: "pread leads", UNCLEAR: "no clear winner"}[state]
         where = (f"up to a file/limit ratio of {ps[-1].x:g}" if i == 0 else
                  f"from {ps[0].x:g} on" if i == len(runs) - 1 else f"at {_xs(ps)}")
         shown = ps[-1] if i == 0 else ps[0]
-        parts.append(f"{who} {where}" + (f" ({at(shown.x)})" if state != UNCLEAR else ""))
+        detail = f" ({at(shown.x)})" if state != UNCLEAR or (len(ps) == 1 and single) else ""
+        parts.append(f"{lead} {where}{detail}")
     tail = "; the lead changes more than once: no single crossover" if kind == "mixed" else ""
-    return f"{subject} vs pread for {reads} {who_words}: " + "; ".join(parts) + tail + "."
+    return f"{subject} vs pread for {reads} {who}: " + "; ".join(parts) + tail + clear + "."
 
 
 def headlines(findings: Sequence["Finding"]) -> List[str]:
