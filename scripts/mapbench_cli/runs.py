@@ -362,7 +362,7 @@ def load_series(results: Results) -> pd.DataFrame:
     keys = pd.DataFrame({
         "run_id": rows["run_id"].astype(str).str.strip(),
         "name": rows["name"],
-        "process": rows["process"].astype(float).fillna(0.0) if "process" in rows else 0.0,
+        "process": pd.to_numeric(rows["process"], errors="coerce").fillna(0.0) if "process" in rows else 0.0,
         "repetition": rows["repetition"].astype(float),
     }).drop_duplicates()
     matched = series.merge(keys.assign(_row=True), on=SERIES_KEY, how="left")["_row"].notna().to_numpy()

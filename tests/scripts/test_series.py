@@ -114,3 +114,9 @@ def test_the_real_series_match_their_rows():
     keys = set(map(tuple, rows[["name", "process", "repetition"]].to_numpy()))
     assert set(map(tuple, results.series[["name", "process", "repetition"]].drop_duplicates().to_numpy())) == keys
     assert math.isclose(results.series["t_s"].min(), 0.1, rel_tol=0.1)
+
+
+def test_series_load_beside_an_older_run_without_a_process_column():
+    """good_second predates --processes: its rows have no process column (empty once concatenated)."""
+    results = load_runs([FIXTURES / "good_second", REAL], series=True)
+    assert len(results.series) == 720 and not results.warnings
