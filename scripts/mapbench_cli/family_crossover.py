@@ -159,10 +159,15 @@ def times(r: float) -> str:
     return f"{r:.2f}×" if 0.1 <= r < 10 else f"{r:.2g}×"
 
 
-def interval(r: Ratio, confidence: float = CONFIDENCE) -> str:
+def bounds(r: Ratio) -> str:
+    """'1.31–1.52': the interval's ends."""
     def num(v):
         return f"{v:.2f}" if 0.1 <= v < 10 else f"{v:.2g}"
-    return f"{confidence:.0%} CI {num(r.low)}–{num(r.high)}"
+    return f"{num(r.low)}–{num(r.high)}"
+
+
+def interval(r: Ratio, confidence: float = CONFIDENCE) -> str:
+    return f"{confidence:.0%} CI {bounds(r)}"
 
 
 def _xs(points: Sequence[Point]) -> str:
@@ -532,7 +537,7 @@ def _table(cells: Sequence[Cell], group: Group) -> List[str]:
         else:
             r = c.ratio
             lead = {MMAP: "mmap", PREAD: "pread", UNCLEAR: "no clear winner", TOO_FEW: "too few samples"}[r.verdict]
-            cells_ = [times(r.ratio), f"{interval(r).split(' ', 2)[2]}",
+            cells_ = [times(r.ratio), f"{bounds(r)}",
                       f"{r.n_pread}, {r.n_mmap} {'processes' if r.unit == stats.PROCESS else 'repetitions'}", lead]
         rows.append(f"| {PATTERN_WORDS.get(c.pattern, c.pattern)} | {c.readers:g} | {c.x:g} | "
                     f"{fc.mib_label(c.other_mib)} | {HINT_SHORT.get(c.advice, c.advice)} | " + " | ".join(cells_) + " |")
@@ -589,7 +594,7 @@ def _scale_ticks(bound: float) -> List[Tuple[float, str]]:
     return ticks
 
 
-def _x_label(x: float, other_mib: float, group: Group) -> str:
+def _x_label(x: float, other_mib: float) -> str:
     return f"{x:g}\n{fc.mib_label(other_mib)}"
 
 
@@ -606,7 +611,7 @@ def _common_notes(analysis: Analysis, ctx, extra: Sequence[str] = ()) -> List[st
     return fc.clean_notes(notes)
 
 
-def _panels_order(analysis: Analysis, cells: Sequence[Cell]):
+def _panels_order(cells: Sequence[Cell]):
     patterns = fc.ordered([c.pattern for c in cells], PATTERN_ORDER)
     advices = fc.ordered([c.advice for c in cells], ADVICE_ORDER)
     return patterns, advices
@@ -614,7 +619,7 @@ def _panels_order(analysis: Analysis, cells: Sequence[Cell]):
 
 def _map_figure(analysis: Analysis, group: Group, cells: Sequence[Cell], ctx):
     draw = fc.draw_module()
-    patterns, advices = _panels_order(analysis, cells)
+    patterns, advices = _panels_order(cells)
     xs = sorted({c.x for c in cells})
     readers = sorted({c.readers for c in cells})
     other_of = {c.x: c.other_mib for c in cells}
@@ -633,14 +638,14 @@ def _map_figure(analysis: Analysis, group: Group, cells: Sequence[Cell], ctx):
                     continue
                 r = c.ratio
                 clear = r.verdict in (MMAP, PREAD)
-                text = f"{times(r.ratio)}\n{interval(r).split(' ', 2)[2]}"
+                text = f"{times(r.ratio)}\n{bounds(r)}"
                 if r.verdict == TOO_FEW:
                     text += f"\nn<{MIN_UNITS}"
                 heat_cells[key] = draw.HeatCell(r.ratio, text, hatched=not clear)
             row.append(draw.Heat(
                 title=f"{PATTERN_WORDS.get(pattern, pattern)} reads · mmap {HINT_SHORT.get(advice, advice)} vs pread",
                 xlabel=_axis_words(group), ylabel="reader threads",
-                columns=[_x_label(x, other_of[x], group) for x in xs], rows=[f"{r:g}" for r in readers],
+                columns=[_x_label(x, other_of[x]) for x in xs], rows=[f"{r:g}" for r in readers],
                 cells=heat_cells, cmap=CMAP, vmin=1 / bound, vmax=bound, log=True, boundary=1.0,
                 message="" if heat_cells else "not run"))
         if p_i == 0:
@@ -654,9 +659,8 @@ def _map_figure(analysis: Analysis, group: Group, cells: Sequence[Cell], ctx):
               draw.Key(f"hatched: no clear winner ({CONFIDENCE:.0%} CI includes 1)", "#888888", "hatch")]
     notes = _common_notes(analysis, ctx, [
         "each cell: mmap's steady-state throughput over pread's at that file/limit ratio and reader count "
-        f"(bold), its {CONFIDENCE:.0%} interval below (where a cell is too narrow: in crossover-summary.md); purple: "
-        "mmap faster, orange: pread faster (log scale, "
-        "centred on 1)"])
+        f"(bold), its {CONFIDENCE:.0%} interval below (where a cell is too narrow: in crossover-summary.md); "
+        "purple: mmap faster, orange: pread faster (log scale, centred on 1)"])
     chart = draw.Chart(title=f"{FAMILY}: is mmap faster than pread? throughput ratio mmap / pread by file size "
                              f"over memory limit and readers ({group.label})",
                        panels=grid, legend=legend, notes=notes)
@@ -681,7 +685,7 @@ def _range_words(group: Group, cells: Sequence[Cell]) -> str:
 def _ratio_figure(analysis: Analysis, group: Group, cells: Sequence[Cell], ctx):
     draw = fc.draw_module()
     from mapbench_cli.figures import Value
-    patterns, advices = _panels_order(analysis, cells)
+    patterns, advices = _panels_order(cells)
     xs = sorted({c.x for c in cells})
     readers = sorted({c.readers for c in cells})
     colours = _reader_colours(readers)
