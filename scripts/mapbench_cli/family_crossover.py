@@ -333,15 +333,18 @@ def why_not_effective(row) -> str:
     match = re.search(r"([\d.]+)% resident after eviction", note)
     if match and float(match.group(1)) > 1:
         reasons.append("the file was not cold at the start")
-    match = re.search(r"(\d+) pages evicted while reading", note)
-    ratio = pd.to_numeric(pd.Series([row.get("file_to_limit")]), errors="coerce").iloc[0]
-    if match and ratio == ratio:
-        if ratio > 1 and int(match.group(1)) == 0:
-            reasons.append("no eviction although the file is larger than the limit")
-        elif ratio <= 0.5 and int(match.group(1)) > 0:
-            reasons.append("eviction although the file fits in half the limit")
     if "series not written" in note:
         reasons.append("series.csv not written")
+    # The eviction claim (the harness's threshold is its own): said when nothing else failed.
+    match = re.search(r"(\d+) pages evicted while reading", note)
+    ratio = pd.to_numeric(pd.Series([row.get("file_to_limit")]), errors="coerce").iloc[0]
+    if match and ratio == ratio and not reasons:
+        evicted = int(match.group(1))
+        if ratio > 1:
+            reasons.append("no eviction although the file is larger than the limit" if evicted == 0 else
+                           f"only {evicted} pages evicted although the file is larger than the limit")
+        elif ratio <= 0.5 and evicted > 0:
+            reasons.append(f"{evicted} pages evicted although the file fits in half the limit")
     return "; ".join(reasons) or fc.short_reason(note, 70)
 
 

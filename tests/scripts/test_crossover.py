@@ -371,3 +371,19 @@ def test_report_includes_the_summary(tmp_path):
     assert "(crossover-summary.md)" in index and (out / "crossover-summary.md").is_file()
     for stem in ("crossover-map", "crossover-ratio", "crossover-time-random"):
         assert (out / "figures" / f"{stem}.pdf").is_file()
+
+
+@pytest.mark.parametrize("ratio, note, reason", [
+    (2, "0.0% resident after eviction; cgroup v1 limit 64 MiB, 0 MiB in use before the fill; 0 pages evicted "
+        "while reading", "no eviction although the file is larger than the limit"),
+    (2, "0.0% resident after eviction; cgroup v1 limit 64 MiB, 0 MiB in use before the fill; 12 pages evicted "
+        "while reading", "only 12 pages evicted although the file is larger than the limit"),
+    (0.25, "0.0% resident after eviction; cgroup v2 limit 512 MiB, 0 MiB in use before the fill; 9000 pages "
+           "evicted while reading", "9000 pages evicted although the file fits in half the limit"),
+    (2, "37.5% resident after eviction; cgroup v1 limit 64 MiB, 0 MiB in use before the fill; 0 pages evicted "
+        "while reading", "the file was not cold at the start"),
+    (1, "0.0% resident after eviction; cgroup v1 limit 128 MiB, 0 MiB in use before the fill; 5 pages evicted "
+        "while reading; series not written: write(series.csv): No space left on device", "series.csv not written"),
+])
+def test_why_a_row_is_not_effective(ratio, note, reason):
+    assert fx.why_not_effective({"file_to_limit": ratio, "config_note": note}) == reason
