@@ -72,10 +72,12 @@ std::optional<uint64_t> ParseUnsigned(std::string_view text) {
 std::map<std::string, uint64_t> ParseKeyValues(std::string_view text) {
   std::map<std::string, uint64_t> values;
   std::istringstream in{std::string(text)};
-  std::string key, value;
-  while (in >> key >> value) {
+  // Line by line: a line with one word must not take the next line's name as its value.
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::string key, value;
+    if (!(fields >> key >> value)) continue;
     if (auto parsed = ParseUnsigned(value)) values[key] = *parsed;
-    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
   }
   return values;
 }
@@ -92,6 +94,7 @@ std::map<std::string, uint64_t> ParseMeminfo(std::string_view text) {
     fields >> number >> unit;
     auto parsed = ParseUnsigned(number);
     if (!parsed) continue;
+    if (unit == "kB" && *parsed > std::numeric_limits<uint64_t>::max() / 1024) continue;  // no wrap
     values[line.substr(0, colon)] = unit == "kB" ? *parsed * 1024 : *parsed;
   }
   return values;

@@ -21,12 +21,21 @@ TEST(Parsers, Meminfo) {
   EXPECT_EQ(values["MemTotal"], 102400u);
   EXPECT_EQ(values["HugePages_Total"], 3u);
   EXPECT_EQ(values.count("Bad"), 0u);
+  // A kB value whose byte count does not fit in 64 bits is dropped, not wrapped.
+  EXPECT_EQ(ParseMeminfo("Huge: 18014398509481984 kB\n").count("Huge"), 0u);
+  EXPECT_EQ(ParseMeminfo("Big: 18014398509481983 kB\n")["Big"], 18014398509481983ull * 1024);
 }
 
 TEST(Parsers, KeyValuesAndUnsigned) {
   auto values = ParseKeyValues("nr_dirty 12\npgfault 99\nbroken\n");
   EXPECT_EQ(values["nr_dirty"], 12u);
   EXPECT_EQ(values["pgfault"], 99u);
+  // A line with one word does not swallow the next line's name as its value.
+  values = ParseKeyValues("broken\nnr_dirty 12\nname words 5\npgfault 7 extra\n");
+  EXPECT_EQ(values.count("broken"), 0u);
+  EXPECT_EQ(values["nr_dirty"], 12u);
+  EXPECT_EQ(values.count("name"), 0u);
+  EXPECT_EQ(values["pgfault"], 7u);
   EXPECT_EQ(ParseUnsigned("42"), 42u);
   EXPECT_FALSE(ParseUnsigned("-1"));
   EXPECT_FALSE(ParseUnsigned("12abc"));
