@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -166,13 +167,50 @@ std::string CheckValue(const KnobInfo& knob, const std::string& value) {
   return "";
 }
 
+std::string FormatTuningsJournal(const std::vector<JournalEntry>& entries) {
+  std::string text;
+  for (const JournalEntry& e : entries) text += e.path + '\t' + e.value + '\n';
+  return text;
+}
+
+std::optional<std::vector<JournalEntry>> ParseTuningsJournal(std::string_view text,
+                                                             const SystemFiles& system,
+                                                             std::string* error) {
+  namespace fs = std::filesystem;
+  auto prefix = [&](const char* dir) {
+    return fs::path(system.Resolve(dir)).lexically_normal().string() + "/";
+  };
+  const std::string sys = prefix("/sys"), proc_sys = prefix("/proc/sys");
+  std::vector<JournalEntry> entries;
+  while (!text.empty()) {
+    const size_t end = text.find('\n');
+    const std::string_view line = text.substr(0, end);
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+    const size_t tab = line.find('\t');
+    if (tab == std::string_view::npos) continue;
+    const std::string path(line.substr(0, tab));
+    // "/sys/../etc/shadow" starts with "/sys/" too: compare where the path really leads.
+    std::string normal = fs::path(path).lexically_normal().string();
+    while (!normal.empty() && normal.back() == '/') normal.pop_back();  // "/sys/x/.." is "/sys/"
+    if (path.find('\0') != std::string::npos ||
+        (normal.rfind(sys, 0) != 0 && normal.rfind(proc_sys, 0) != 0)) {
+      *error = "names '" + path + "', which is not a tunable";
+      return std::nullopt;
+    }
+    entries.push_back({path, std::string(line.substr(tab + 1))});
+  }
+  return entries;
+}
+
 Tuner::~Tuner() { Restore(); }
 
 std::string Tuner::WriteJournal() const {
   // Written (and synced) before each change, so a kill -9 at any point can be undone.
   std::string temporary = journal_path_ + ".tmp";
+  std::vector<JournalEntry> entries;
+  for (const AppliedTuning& t : applied_) entries.push_back({t.path, t.before});
   std::ofstream out(temporary, std::ios::trunc);
-  for (const AppliedTuning& t : applied_) out << t.path << '\t' << t.before << '\n';
+  out << FormatTuningsJournal(entries);
   out.close();
   if (!out) return "cannot write the tunings journal " + temporary;
   UniqueFd fd(open(temporary.c_str(), O_RDONLY | O_CLOEXEC));
@@ -194,27 +232,21 @@ std::vector<std::string> Tuner::RecoverFromJournal(std::string* error) {
     return restored;
   }
   std::ifstream in(journal_path_);
-  std::vector<std::pair<std::string, std::string>> entries;
-  std::string line;
-  while (std::getline(in, line)) {
-    size_t tab = line.find('\t');
-    if (tab == std::string::npos) continue;
-    std::string path = line.substr(0, tab);
-    // Only settings this tool can make: a path under the system root's /sys or /proc/sys.
-    if (path.rfind(system_.Resolve("/sys/"), 0) != 0 &&
-        path.rfind(system_.Resolve("/proc/sys/"), 0) != 0) {
-      *error = "tunings journal " + journal_path_ + " names '" + path + "', which is not a tunable";
-      return restored;
-    }
-    entries.emplace_back(path, line.substr(tab + 1));
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string why;
+  auto entries = ParseTuningsJournal(text.str(), system_, &why);
+  if (!entries) {
+    *error = "tunings journal " + journal_path_ + " " + why;
+    return restored;
   }
-  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
-    std::string failure = WriteSetting(it->first, it->second);
+  for (auto it = entries->rbegin(); it != entries->rend(); ++it) {
+    std::string failure = WriteSetting(it->path, it->value);
     if (!failure.empty()) {
       *error = "restoring from " + journal_path_ + ": " + failure;
       return restored;
     }
-    restored.push_back(it->first + " = " + it->second);
+    restored.push_back(it->path + " = " + it->value);
   }
   unlink(journal_path_.c_str());
   return restored;

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness/system_files.h"
@@ -31,6 +32,22 @@ std::optional<TuningRequest> ParseTuning(const std::string& text, std::string* e
 
 // Checks a value against a knob's allowed values. Error text or empty.
 std::string CheckValue(const KnobInfo& knob, const std::string& value);
+
+// The journal: one "path<TAB>value before the change" line per applied setting, in the
+// order they were applied.
+struct JournalEntry {
+  std::string path;
+  std::string value;
+  bool operator==(const JournalEntry&) const = default;
+};
+std::string FormatTuningsJournal(const std::vector<JournalEntry>& entries);
+// Reads journal text (lines without a tab are skipped). Root replays it, so only paths
+// this tool can write are accepted: ones that stay, after "." and ".." are resolved, under
+// the system root's /sys/ or /proc/sys/ (sysfs symlinks lead only within sysfs). nullopt
+// with *error naming the first other path.
+std::optional<std::vector<JournalEntry>> ParseTuningsJournal(std::string_view text,
+                                                             const SystemFiles& system,
+                                                             std::string* error);
 
 struct AppliedTuning {
   std::string knob, path, before, requested, after;  // after: read back once applied

@@ -145,5 +145,25 @@ TEST_F(TuningsTest, UntrustedJournalIsRefused) {
   EXPECT_NE(error.find("writable only"), std::string::npos);
 }
 
+TEST_F(TuningsTest, JournalPathsMustStayUnderSysOrProcSys) {
+  SystemFiles sys(root_.string());
+  const std::string root = root_.string();
+  const std::vector<JournalEntry> entries = {
+      {root + "/sys/kernel/mm/transparent_hugepage/enabled", "madvise"},
+      {root + "/proc/sys/vm/swappiness", ""},
+      {root + "/sys/dev/block/8:1/../queue/read_ahead_kb", "128"}};  // a partition's disk
+  std::string error;
+  auto parsed = ParseTuningsJournal(FormatTuningsJournal(entries), sys, &error);
+  ASSERT_TRUE(parsed) << error;
+  EXPECT_EQ(*parsed, entries);
+  for (const std::string& escape :
+       {root + "/sys/../etc/passwd", root + "/proc/sys/../../etc/shadow",
+        root + "/sys/kernel/../../../etc/passwd", root + "/sysfs/x", root + "/sys"}) {
+    error.clear();
+    EXPECT_FALSE(ParseTuningsJournal(escape + "\tpwned\n", sys, &error)) << escape;
+    EXPECT_NE(error.find("not a tunable"), std::string::npos) << escape;
+  }
+}
+
 }  // namespace
 }  // namespace mapbench
