@@ -49,6 +49,7 @@ std::vector<VmaEntry> ParseMaps(std::string_view text) {
 std::vector<VmaEntry> VmasInRange(const std::vector<VmaEntry>& entries, uintptr_t begin,
                                   uintptr_t end) {
   std::vector<VmaEntry> found;
+  if (begin >= end) return found;  // an empty range overlaps nothing, even inside a VMA
   for (const VmaEntry& e : entries) {
     if (e.begin < end && e.end > begin) found.push_back(e);
   }

@@ -23,11 +23,12 @@ struct VmaEntry {
 // Parses /proc/<pid>/maps lines; malformed lines are ignored.
 std::vector<VmaEntry> ParseMaps(std::string_view text);
 
-// The entries overlapping [begin, end), in address order.
+// The entries overlapping [begin, end), in address order; none when the range is empty.
 std::vector<VmaEntry> VmasInRange(const std::vector<VmaEntry>& entries, uintptr_t begin,
                                   uintptr_t end);
 
-// True when [begin, end) is covered by mappings without a gap, all with `permissions`.
+// True when [begin, end) is covered by mappings without a gap, all with `permissions`
+// (an empty range is).
 bool RangeHasPermissions(const std::vector<VmaEntry>& entries, uintptr_t begin, uintptr_t end,
                          std::string_view permissions);
 

@@ -34,6 +34,9 @@ TEST(Maps, RangesAndPermissions) {
   EXPECT_TRUE(RangeHasPermissions(entries, 0x7f0000200000, 0x7f0000300000, "rw-p"));
   EXPECT_FALSE(RangeHasPermissions(entries, 0x7f0000700000, 0x7f0000800000, "rw-p"));  // unmapped
   EXPECT_FALSE(RangeHasPermissions(entries, 0x55d0c0000000, 0x7f0000000000, "rw-p"));  // gap
+  // An empty range inside a VMA overlaps nothing (found by tests/fuzz/maps_fuzzer).
+  EXPECT_TRUE(VmasInRange(entries, 0x7f0000100000, 0x7f0000100000).empty());
+  EXPECT_TRUE(RangeHasPermissions(entries, 0x7f0000100000, 0x7f0000100000, "rw-p"));
 }
 
 TEST(Maps, SeesOwnMprotect) {
