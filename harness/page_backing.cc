@@ -113,6 +113,10 @@ BackingHistogram FolioHistogram(const PageFrames& frames) {
   const size_t n = frames.pagemap.size();
   h.total_pages = n;
   auto pfn_of = [&](size_t i) { return DecodePagemap(frames.pagemap[i]).pfn; };
+  // flags may be shorter than pagemap (a caller's own PageFrames): missing words are 0.
+  auto flags_of = [&](size_t i) -> uint64_t {
+    return i < frames.flags.size() ? frames.flags[i] : 0;
+  };
   for (size_t i = 0; i < n;) {
     const PagemapEntry e = DecodePagemap(frames.pagemap[i]);
     if (!e.present) {
@@ -120,7 +124,7 @@ BackingHistogram FolioHistogram(const PageFrames& frames) {
       ++i;
       continue;
     }
-    const uint64_t flags = i < frames.flags.size() ? frames.flags[i] : 0;
+    const uint64_t flags = flags_of(i);
     if (!frames.pfns_visible || e.pfn == 0) {
       ++h.unknown;
       ++i;
@@ -143,7 +147,7 @@ BackingHistogram FolioHistogram(const PageFrames& frames) {
     }
     size_t len = 1;
     while (i + len < n && pfn_of(i + len) == e.pfn + len &&
-           Has(frames.flags[i + len], kpf::kCompoundTail)) {
+           Has(flags_of(i + len), kpf::kCompoundTail)) {
       ++len;
     }
     const bool cut_at_end = i + len == n && frames.flags_after_last &&
@@ -235,7 +239,7 @@ std::optional<uint64_t> ParseHugepagesDirName(std::string_view name) {
   }
   auto kib =
       ParseUnsigned(name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size()));
-  if (!kib || *kib == 0) return std::nullopt;
+  if (!kib || *kib == 0 || *kib > (UINT64_MAX >> 10)) return std::nullopt;  // no wrapped size
   return *kib << 10;
 }
 

@@ -62,10 +62,15 @@ std::optional<std::vector<uint64_t>> ParseInterruptRow(std::string_view text,
 TlbCounts ParseTlbCounts(std::string_view interrupts_text, std::string_view vmstat_text) {
   TlbCounts counts;
   if (auto row = ParseInterruptRow(interrupts_text, "TLB")) {
-    counts.shootdowns_per_cpu = *row;
+    // A sum that does not fit (only in corrupt text: the kernel's counts are 32-bit)
+    // leaves both empty rather than wrapping to a small number.
     uint64_t sum = 0;
-    for (uint64_t count : *row) sum += count;
-    counts.shootdowns = sum;
+    bool fits = true;
+    for (uint64_t count : *row) fits = fits && !__builtin_add_overflow(sum, count, &sum);
+    if (fits) {
+      counts.shootdowns_per_cpu = *row;
+      counts.shootdowns = sum;
+    }
   }
   auto vmstat = ParseKeyValues(vmstat_text);
   auto field = [&](const char* name) -> std::optional<uint64_t> {

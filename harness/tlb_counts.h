@@ -21,7 +21,7 @@ std::optional<std::vector<uint64_t>> ParseInterruptRow(std::string_view text,
 
 struct TlbCounts {
   std::vector<uint64_t> shootdowns_per_cpu;         // /proc/interrupts "TLB", empty if absent
-  std::optional<uint64_t> shootdowns;               // their sum
+  std::optional<uint64_t> shootdowns;               // their sum (both empty if it overflows)
   std::optional<uint64_t> remote_flushes;           // vmstat nr_tlb_remote_flush (sent)
   std::optional<uint64_t> remote_flushes_received;  // nr_tlb_remote_flush_received
   std::optional<uint64_t> local_flushes_all;        // nr_tlb_local_flush_all

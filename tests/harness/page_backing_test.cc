@@ -115,6 +115,15 @@ TEST(PageBacking, MergeHistogramsOfSeveralRanges) {
   EXPECT_EQ(h.not_present, 1u);
 }
 
+TEST(PageBacking, FlagsShorterThanPagemapReadAsZero) {
+  PageFrames frames = Frames(0);
+  AddFolio(frames, 1600, 16);
+  frames.flags.resize(1);  // only the head's word: the tails read as 0, not past the end
+  BackingHistogram h = FolioHistogram(frames);
+  EXPECT_EQ(h.total_pages, 16u);
+  EXPECT_EQ(h.pages_by_folio_pages[1], 16u);  // no tail flags seen: 16 single pages
+}
+
 TEST(PageBacking, AdjacentFoliosWithConsecutivePfnsStayApart) {
   PageFrames frames = Frames(0);
   AddFolio(frames, 1600, 16);
@@ -184,6 +193,8 @@ TEST(PageBacking, SizeNames) {
   EXPECT_FALSE(ParseHugepagesDirName("hugepages-kB"));
   EXPECT_FALSE(ParseHugepagesDirName("hugepages-64MB"));
   EXPECT_FALSE(ParseHugepagesDirName("enabled"));
+  EXPECT_FALSE(ParseHugepagesDirName("hugepages-18014398509481984kB"));  // 2^64 bytes: no wrap
+  EXPECT_EQ(ParseHugepagesDirName("hugepages-18014398509481983kB"), 18014398509481983ull << 10);
   EXPECT_EQ(PageSizeText(4096), "4 KiB");
   EXPECT_EQ(PageSizeText(64 << 10), "64 KiB");
   EXPECT_EQ(PageSizeText(2 << 20), "2 MiB");

@@ -48,6 +48,13 @@ TEST(TlbCounts, SumsCpusAndReadsVmstatWhenPresent) {
   EXPECT_EQ(counts.local_flushes_one, 9u);
 }
 
+TEST(TlbCounts, ASumThatDoesNotFitIsNoSum) {
+  TlbCounts counts = ParseTlbCounts(
+      "  CPU0 CPU1\nTLB: 18446744073709551615 1 TLB shootdowns\n", "");
+  EXPECT_FALSE(counts.shootdowns);  // not a wrapped 0
+  EXPECT_TRUE(counts.shootdowns_per_cpu.empty());
+}
+
 TEST(TlbCounts, KernelWithoutDebugTlbflushHasNoVmstatFields) {
   TlbCounts counts = ParseTlbCounts(kInterrupts, "nr_free_pages 100\npgfault 7\n");
   EXPECT_TRUE(counts.shootdowns);
