@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <thread>
@@ -223,6 +224,9 @@ TEST(Schedstat, ParsesAndRejects) {
 }
 
 TEST(Schedstat, ThisThreadRuns) {
+  // The kernel adds a running thread's time to schedstat at a tick or when it is switched
+  // out: a test process younger than a tick can read 0. Sleeping switches it out.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
   auto stat = ReadThreadSchedstat(SystemFiles());
   if (!stat) GTEST_SKIP() << "no /proc/thread-self/schedstat (CONFIG_SCHED_INFO off)";
   EXPECT_GT(stat->cpu_ns, 0u);
