@@ -184,9 +184,11 @@ Case MakeCase(const Config& c) {
   return Case{"", params, [c](benchmark::State& s, const RunContext& ctx) { Run(s, ctx, c); }, {}};
 }
 
-// The full suite crosses every axis. The quick suite keeps each comparison once:
-// every method and block size sequentially, 4 and 64 KiB at random, warm and cold,
-// and the madvise hints on cold 64 KiB reads, where readahead decides the outcome.
+// The full suite crosses every axis, except cold random reads of the 1 GiB file: they
+// time the disk's random IOPS (the crossover family does that by design) and alone
+// took half the full suite. The quick suite keeps each comparison once: every method
+// and block size sequentially, 4 and 64 KiB at random, warm and cold, and the madvise
+// hints on cold 64 KiB reads, where readahead decides the outcome.
 std::vector<Case> Cases(Suite suite) {
   const bool quick = suite == Suite::kQuick;
   const std::vector<uint64_t> files = quick ? std::vector<uint64_t>{64} : std::vector<uint64_t>{16, 256, 1024};
@@ -195,6 +197,7 @@ std::vector<Case> Cases(Suite suite) {
   for (uint64_t file_mib : files) {
     for (bool cold : {false, true}) {
       for (Pattern pattern : {Pattern::kSequential, Pattern::kRandom}) {
+        if (cold && pattern == Pattern::kRandom && file_mib > 256) continue;
         for (uint64_t block : {4, 64, 1024}) {
           if (quick && pattern == Pattern::kRandom && block == 1024) continue;
           for (Method m : {Method::kRead, Method::kPread, Method::kMmap, Method::kMmapCopy}) {
