@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,12 +54,24 @@ ChildResult RunInChild(const std::function<int(int result_fd)>& body, double tim
   std::cout.flush();
   std::fflush(nullptr);
   const pid_t parent = getpid();
+  // A Ctrl-C between fork() and current_child.store() would find no child to stop, and
+  // the handler would remove the scratch directory under a case still running: the
+  // signals the handler serves wait until the child is known.
+  sigset_t stop_signals, old_mask;
+  sigemptyset(&stop_signals);
+  for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stop_signals, signal_number);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
   pid_t child = fork();
+  if (child != 0) {
+    if (child > 0) current_child.store(child);
+    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  }
   if (child < 0) {
     result.error = SysError("fork");
     return result;
   }
   if (child == 0) {
+    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(125);  // the parent died before prctl took effect
     read_end.reset();
@@ -67,7 +81,6 @@ ChildResult RunInChild(const std::function<int(int result_fd)>& body, double tim
     std::fflush(nullptr);
     _exit(code);
   }
-  current_child.store(child);
   write_end.reset();
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::duration<double>(timeout_seconds);
