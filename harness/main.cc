@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <ctime>
 #include <filesystem>
@@ -28,6 +29,7 @@ namespace {
 constexpr int kExitBadInput = 2;
 
 void OnSignal(int signal_number) {
+  const int saved_errno = errno;  // the raise below is delivered after this handler returns
   // Let the running case's process clean up its scratch files first.
   if (pid_t child = CurrentChild(); child > 0) {
     kill(child, signal_number);
@@ -37,6 +39,7 @@ void OnSignal(int signal_number) {
   Tuner::RestoreFromSignalHandler();
   ScratchDir::RemoveAllFromSignalHandler();
   std::signal(signal_number, SIG_DFL);
+  errno = saved_errno;
   std::raise(signal_number);
 }
 
