@@ -184,10 +184,10 @@ Case MakeCase(const Config& c) {
   return Case{"", params, [c](benchmark::State& s, const RunContext& ctx) { Run(s, ctx, c); }, {}};
 }
 
-// The full suite crosses every axis, except cold random reads of the 1 GiB file: they
-// time the disk's random IOPS (the crossover family does that by design) and alone
-// took half the full suite; nor MADV_RANDOM on the cold 1 GiB file: one major fault per
-// page, 70 s a case, and the 256 MiB file shows the same per-page cost. The quick suite keeps each comparison once: every method
+// The full suite crosses every axis, except on the cold 1 GiB file: random reads time
+// the disk's random IOPS (the crossover family does that by design) and took half the
+// full suite; MADV_RANDOM is one major fault per page, 70 s a case, and the 256 MiB file
+// shows the same per-page cost. The quick suite keeps each comparison once: every method
 // and block size sequentially, 4 and 64 KiB at random, warm and cold, and the madvise
 // hints on cold 64 KiB reads, where readahead decides the outcome.
 std::vector<Case> Cases(Suite suite) {

@@ -21,7 +21,7 @@ from mapbench_cli import compare, environment, schema
 from mapbench_cli.compare import Comparison, Options
 from mapbench_cli.runs import BadInput, Results, load_runs
 from mapbench_cli.tables import markdown_escape
-from mapbench_cli.text import clean, quote, show
+from mapbench_cli.text import clean, count_range, quote, show
 
 TIME = "ns_per_op"
 CPU_TIME = "cpu_ns_per_op"
@@ -357,19 +357,14 @@ def _settings_text(o: Options, tested: int, units: Sequence[str] = (compare.PROC
             f"of {'whole processes' if compare.PROCESS in units else 'repetitions'}, seed {o.seed})")
 
 
-def _range(n: pd.Series) -> str:
-    lo, hi = int(n.min()), int(n.max())
-    return f"{lo}" if lo == hi else f"{lo}–{hi}"
-
-
 def _samples_text(c: Comparison, side: str) -> str:
     t = c.table
     if t.empty:
         return "no case"
-    text = f"{_range(t['samples_' + side])} samples per case"
+    text = f"{count_range(t['samples_' + side])} samples per case"
     processes = t[t["unit"] == compare.PROCESS]
     if not processes.empty:
-        text += f" from {_range(processes['n_' + side])} processes"
+        text += f" from {count_range(processes['n_' + side])} processes"
     return text
 
 

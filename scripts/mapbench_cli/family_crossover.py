@@ -37,7 +37,7 @@ import pandas as pd
 
 from mapbench_cli import family_common as fc
 from mapbench_cli import stats
-from mapbench_cli.text import file_part
+from mapbench_cli.text import count_range, file_part
 
 FAMILY = "crossover"
 METRIC = "steady_bytes_per_second"
@@ -823,11 +823,10 @@ def _time_figure(analysis: Analysis, group: Group, pattern: str, series: pd.Data
         legend.append(draw.Key("▼ eviction began (median)", "#555555", "dotted"))
     if shaded:
         legend.append(draw.Key("steady state (last half)", "#ededed"))
-    reps = rows.groupby(["name"]).size()
-    reps_text = f"{reps.min()}" if reps.min() == reps.max() else f"{reps.min()}–{reps.max()}"
+    reps = count_range(rows.groupby(["name"]).size())
     notes = _common_notes(analysis, ctx, [
         f"series.csv: throughput of all readers per ~100 ms bucket; line: the median over the repetitions "
-        f"({reps_text} per case), band: their range",
+        f"({reps} per case), band: their range",
         "only the cases whose file is larger than the memory limit (file/limit > 1); ▼ and dotted line: when the "
         "cgroup first evicted pages (eviction_start_s; at 0: already while the file was being read in); grey: "
         "the steady state, the last half of the buckets, whose median is the map's number"])

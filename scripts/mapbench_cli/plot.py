@@ -26,7 +26,7 @@ from mapbench_cli.family_populate import populate_figures
 from mapbench_cli.family_scaling import scaling_figures
 from mapbench_cli.family_sharing import sharing_figures
 from mapbench_cli.runs import BadInput, Results, describe_not_plotted, load_runs
-from mapbench_cli.text import clean, file_part, show
+from mapbench_cli.text import clean, count_range, file_part, show
 
 CONFIDENCE = 0.95
 GENERIC_CASES_PER_FIGURE = 40
@@ -333,8 +333,8 @@ def family_figures(family: str, rows: pd.DataFrame, ctx: Context) -> FigureList:
 
 def _repetitions_text(rows: pd.DataFrame) -> str:
     counts = rows.groupby(["name", "threads"], dropna=False).size()
-    lo, hi = int(counts.min()), int(counts.max())
-    return f"{lo} repetition{'s' if lo != 1 else ''} per case" if lo == hi else f"{lo}–{hi} repetitions per case"
+    n = count_range(counts)
+    return f"{n} repetition{'' if n == '1' else 's'} per case"
 
 
 def _run_note(results: Results) -> str:

@@ -22,6 +22,8 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
+from mapbench_cli.text import count_range
+
 
 @dataclass(frozen=True)
 class Interval:
@@ -111,9 +113,8 @@ def describe_intervals(summary: pd.DataFrame, confidence: float = 0.95) -> str:
     """A footnote saying what the error bars are, with the real coverage when it falls short."""
     if summary.empty:
         return ""
-    n_min, n_max = int(summary["n"].min()), int(summary["n"].max())
-    reps = f"n={n_min}" if n_min == n_max else f"n={n_min}–{n_max}"
-    text = f"error bars: {confidence:.0%} CI of the median over repetitions (order statistics, {reps} per case)"
+    text = (f"error bars: {confidence:.0%} CI of the median over repetitions (order statistics, "
+            f"n={count_range(summary['n'])} per case)")
     short = summary[summary["coverage"] < confidence - 1e-12]
     if not short.empty:
         worst = short["coverage"].min()

@@ -8,6 +8,12 @@ import unicodedata
 _UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
+def count_range(counts) -> str:
+    """'5' when every count is 5, else '4–5': how many samples per case, as printed."""
+    lo, hi = int(min(counts)), int(max(counts))
+    return f"{lo}" if lo == hi else f"{lo}–{hi}"
+
+
 def clean(text: object) -> str:
     """Replace control and format characters (terminal escapes, newlines, bidi overrides) by '?'."""
     return "".join("?" if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in str(text))
