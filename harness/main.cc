@@ -83,6 +83,27 @@ void PrintCases(const std::vector<CaseInfo>& cases) {
   for (const CaseInfo& c : cases) std::cout << c.name << "\n";
 }
 
+// Restores what a killed run left in the journal, under the journal's lock (taken here
+// when the journal exists, or always for a run that will tune). False with *error on a
+// failure, or with *busy too when a running mapbench holds the journal (left alone).
+bool RecoverKilledRun(Tuner& tuner, bool will_tune, bool* busy, std::string* error) {
+  error->clear();
+  if (!will_tune && !tuner.JournalExists()) return true;
+  switch (tuner.TakeLock(error)) {
+    case Tuner::Lock::kTaken:
+      break;
+    case Tuner::Lock::kBusy:
+      *busy = true;
+      return false;
+    case Tuner::Lock::kFailed:
+      return false;
+  }
+  for (const std::string& line : tuner.RecoverFromJournal(error)) {
+    std::cerr << "mapbench: restored from a previous run's journal: " << line << "\n";
+  }
+  return error->empty();
+}
+
 // --benchmark_out=FILE, if given: every case's process rewrites it, so it is merged.
 std::string BenchmarkOutPath(const std::vector<std::string>& args) {
   const std::string flag = "--benchmark_out=";
@@ -179,21 +200,18 @@ int Main(int argc, char** argv) {
   context.config = flags->config;
   context.system = SystemFiles(context.config.system_root);
 
-  // Settings a killed run left changed are restored before anything else happens.
   Tuner tuner(context.system, context.config.tune_journal);
-  for (const std::string& line : tuner.RecoverFromJournal(&error)) {
-    std::cerr << "mapbench: restored from a previous run's journal: " << line << "\n";
-  }
-  if (!error.empty()) {
-    std::cerr << "mapbench: " << error << "\n";
-    return kExitBadInput;
-  }
   // Memory cgroups are real kernel objects even under --system_root: always the real /proc.
   PrepareCaseCgroups(SystemFiles());
   for (const std::string& left : RemoveCaseCgroups(std::nullopt)) {
     std::cerr << "mapbench: warning: a killed run's memory cgroup is left: " << left << "\n";
   }
   if (flags->restore_tunings) {
+    bool busy = false;
+    if (!RecoverKilledRun(tuner, false, &busy, &error)) {
+      std::cerr << "mapbench: " << error << (busy ? "; not restoring it" : "") << "\n";
+      return kExitBadInput;
+    }
     std::cout << "mapbench: no tunings left to restore\n";
     return 0;
   }
@@ -241,6 +259,22 @@ int Main(int argc, char** argv) {
     }
     requests.push_back(*request);
   }
+  if (error = tuner.Check(requests, knobs); !error.empty()) {
+    std::cerr << "mapbench: " << error << "\n";
+    return kExitBadInput;
+  }
+  // Settings a killed run left changed are restored before the run; a tuned run keeps
+  // the journal's lock to the end, an untuned one lets it go at once. Listing (above)
+  // never touches the journal.
+  bool busy = false;
+  if (!RecoverKilledRun(tuner, !requests.empty(), &busy, &error)) {
+    if (!busy || !requests.empty()) {
+      std::cerr << "mapbench: " << error << (busy ? "; not starting a tuned run" : "") << "\n";
+      return kExitBadInput;
+    }
+    std::cerr << "mapbench: warning: " << error << "; its tunings stay applied during this run\n";
+  }
+  if (requests.empty()) tuner.Unlock();
   for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) std::signal(signal_number, OnSignal);
   if (error = tuner.Apply(requests, knobs); !error.empty()) {
     std::cerr << "mapbench: " << error << "\n";

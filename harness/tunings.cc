@@ -82,6 +82,25 @@ std::string CurrentValue(const SystemFiles& system, const std::string& path) {
   return line.find('[') != std::string::npos ? SelectedChoice(line) : line;
 }
 
+// Unknown knob, bad value, not permitted: error text, or empty with *chosen set.
+std::string CheckRequest(const TuningRequest& request, const std::vector<KnobInfo>& knobs,
+                         const SystemFiles& system, const KnobInfo** chosen) {
+  const KnobInfo* knob = nullptr;
+  for (const KnobInfo& k : knobs) {
+    if (k.name == request.knob) knob = &k;
+  }
+  if (knob == nullptr) {
+    return "unknown tuning '" + request.knob + "' (not in the allowlist; see --list_tunings)";
+  }
+  if (std::string e = CheckValue(*knob, request.value); !e.empty()) return e;
+  if (access(system.Resolve(knob->path).c_str(), W_OK) != 0) {
+    return "--tune " + knob->name + " needs root: cannot write " + system.Resolve(knob->path) +
+           " (" + std::strerror(errno) + "); nothing was changed";
+  }
+  if (chosen != nullptr) *chosen = knob;
+  return "";
+}
+
 }  // namespace
 
 std::vector<KnobInfo> ListKnobs(const SystemFiles& system, const std::string& scratch_device_sysfs) {
@@ -167,10 +186,85 @@ std::string CheckValue(const KnobInfo& knob, const std::string& value) {
   return "";
 }
 
-std::string FormatTuningsJournal(const std::vector<JournalEntry>& entries) {
+std::string FormatTuningsJournal(const std::vector<JournalEntry>& entries,
+                                 const std::optional<JournalOwner>& owner) {
   std::string text;
+  if (owner) {
+    text =
+        "owner pid=" + std::to_string(owner->pid) + " start=" + std::to_string(owner->start_ticks);
+    if (!owner->boot_id.empty()) text += " boot=" + owner->boot_id;
+    text += '\n';
+  }
   for (const JournalEntry& e : entries) text += e.path + '\t' + e.value + '\n';
   return text;
+}
+
+std::optional<JournalOwner> ParseJournalOwner(std::string_view text) {
+  const std::string_view line = text.substr(0, text.find('\n'));
+  if (line.rfind("owner ", 0) != 0 || line.find('\t') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::istringstream words{std::string(line.substr(6))};
+  std::optional<uint64_t> pid, start;
+  JournalOwner owner;
+  for (std::string word; words >> word;) {
+    const size_t eq = word.find('=');
+    if (eq == std::string::npos) return std::nullopt;
+    const std::string key = word.substr(0, eq), value = word.substr(eq + 1);
+    if (key == "pid") pid = ParseUnsigned(value);
+    if (key == "start") start = ParseUnsigned(value);
+    if (key == "boot") owner.boot_id = value;  // other keys: from a later version, ignored
+  }
+  // pid_t is 32 bits; pid 0 is no process.
+  if (!pid || *pid == 0 || *pid > 0x7fffffff || !start) return std::nullopt;
+  owner.pid = static_cast<int64_t>(*pid);
+  owner.start_ticks = *start;
+  return owner;
+}
+
+std::optional<ProcessStat> ParseProcessStat(std::string_view text) {
+  const size_t name_end = text.rfind(')');
+  if (name_end == std::string_view::npos) return std::nullopt;
+  std::istringstream fields{std::string(text.substr(name_end + 1))};
+  std::string field;
+  ProcessStat stat;
+  for (int number = 3; number <= 22; ++number) {
+    if (!(fields >> field)) return std::nullopt;
+    if (number == 3) {
+      if (field.size() != 1) return std::nullopt;
+      stat.state = field[0];
+    }
+  }
+  auto start = ParseUnsigned(field);
+  if (!start) return std::nullopt;
+  stat.start_ticks = *start;
+  return stat;
+}
+
+bool OwnerIsRunning(const JournalOwner& owner, const std::optional<std::string>& stat_now,
+                    std::string_view boot_id_now) {
+  if (!owner.boot_id.empty() && !boot_id_now.empty() && owner.boot_id != boot_id_now) return false;
+  if (!stat_now) return false;
+  std::optional<ProcessStat> stat = ParseProcessStat(*stat_now);
+  if (!stat) return true;
+  if (stat->state == 'Z' || stat->state == 'X') return false;
+  return stat->start_ticks == owner.start_ticks;
+}
+
+bool OwnerIsRunning(const JournalOwner& owner) {
+  const SystemFiles real;
+  return OwnerIsRunning(owner, real.Read("/proc/" + std::to_string(owner.pid) + "/stat"),
+                        real.ReadLine("/proc/sys/kernel/random/boot_id").value_or(""));
+}
+
+JournalOwner ThisProcess() {
+  const SystemFiles real;
+  JournalOwner self;
+  self.pid = getpid();
+  auto stat = ParseProcessStat(real.Read("/proc/self/stat").value_or(""));
+  self.start_ticks = stat ? stat->start_ticks : 0;
+  self.boot_id = real.ReadLine("/proc/sys/kernel/random/boot_id").value_or("");
+  return self;
 }
 
 std::optional<std::vector<JournalEntry>> ParseTuningsJournal(std::string_view text,
@@ -204,13 +298,63 @@ std::optional<std::vector<JournalEntry>> ParseTuningsJournal(std::string_view te
 
 Tuner::~Tuner() { Restore(); }
 
+bool Tuner::JournalExists() const {
+  struct stat st;
+  return lstat(journal_path_.c_str(), &st) == 0;
+}
+
+Tuner::Lock Tuner::TakeLock(std::string* message) {
+  if (lock_.valid()) return Lock::kTaken;
+  if (size_t slash = journal_path_.rfind('/'); slash != std::string::npos && slash > 0) {
+    mkdir(journal_path_.substr(0, slash).c_str(), 0700);  // root-only home of the journal
+  }
+  const std::string lock_path = journal_path_ + ".lock";
+  UniqueFd fd(open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd.valid()) {
+    *message = "cannot lock the tunings journal: " + SysError("open(" + lock_path + ")");
+    return Lock::kFailed;
+  }
+  std::ifstream in(journal_path_);
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::optional<JournalOwner> owner = ParseJournalOwner(text.str());
+  auto busy = [&](int64_t pid) {
+    *message = "another mapbench " +
+               (pid > 0 ? "(pid " + std::to_string(pid) + ") " : std::string()) +
+               "holds the tunings journal " + journal_path_;
+    return Lock::kBusy;
+  };
+  struct flock whole {};
+  whole.l_type = F_WRLCK;
+  whole.l_whence = SEEK_SET;
+  if (fcntl(fd.get(), F_SETLK, &whole) != 0) {
+    if (errno != EAGAIN && errno != EACCES) {
+      *message =
+          "cannot lock the tunings journal: " + SysError("fcntl(" + lock_path + ", F_SETLK)");
+      return Lock::kFailed;
+    }
+    struct flock holder {};
+    holder.l_type = F_WRLCK;
+    holder.l_whence = SEEK_SET;
+    // l_pid is 0 for a holder in another pid namespace: the journal may name it.
+    if (fcntl(fd.get(), F_GETLK, &holder) == 0 && holder.l_type != F_UNLCK && holder.l_pid > 0) {
+      return busy(holder.l_pid);
+    }
+    return busy(owner ? owner->pid : 0);
+  }
+  // The lock file may have been removed under a running mapbench: its journal still names it.
+  if (owner && !(*owner == self_) && OwnerIsRunning(*owner)) return busy(owner->pid);
+  lock_ = std::move(fd);
+  return Lock::kTaken;
+}
+
 std::string Tuner::WriteJournal() const {
   // Written (and synced) before each change, so a kill -9 at any point can be undone.
   std::string temporary = journal_path_ + ".tmp";
   std::vector<JournalEntry> entries;
   for (const AppliedTuning& t : applied_) entries.push_back({t.path, t.before});
   std::ofstream out(temporary, std::ios::trunc);
-  out << FormatTuningsJournal(entries);
+  out << FormatTuningsJournal(entries, self_);
   out.close();
   if (!out) return "cannot write the tunings journal " + temporary;
   UniqueFd fd(open(temporary.c_str(), O_RDONLY | O_CLOEXEC));
@@ -225,6 +369,10 @@ std::vector<std::string> Tuner::RecoverFromJournal(std::string* error) {
   std::vector<std::string> restored;
   struct stat st;
   if (lstat(journal_path_.c_str(), &st) != 0) return restored;  // nothing was left behind
+  if (std::string busy; TakeLock(&busy) != Lock::kTaken) {
+    *error = busy;
+    return restored;
+  }
   // Root replays this file: trust it only if it is ours and nobody else could write it.
   if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
     *error = "ignoring tunings journal " + journal_path_ +
@@ -252,28 +400,29 @@ std::vector<std::string> Tuner::RecoverFromJournal(std::string* error) {
   return restored;
 }
 
+std::string Tuner::Check(const std::vector<TuningRequest>& requests,
+                         const std::vector<KnobInfo>& knobs) const {
+  for (const TuningRequest& request : requests) {
+    if (std::string e = CheckRequest(request, knobs, system_, nullptr); !e.empty()) return e;
+  }
+  return "";
+}
+
 std::string Tuner::Apply(const std::vector<TuningRequest>& requests,
                          const std::vector<KnobInfo>& knobs) {
   std::vector<const KnobInfo*> chosen;
   for (const TuningRequest& request : requests) {
     const KnobInfo* knob = nullptr;
-    for (const KnobInfo& k : knobs) {
-      if (k.name == request.knob) knob = &k;
-    }
-    if (knob == nullptr) {
-      return "unknown tuning '" + request.knob + "' (not in the allowlist; see --list_tunings)";
-    }
-    if (std::string e = CheckValue(*knob, request.value); !e.empty()) return e;
-    if (access(system_.Resolve(knob->path).c_str(), W_OK) != 0) {
-      return "--tune " + knob->name + " needs root: cannot write " + system_.Resolve(knob->path) +
-             " (" + std::strerror(errno) + "); nothing was changed";
-    }
+    if (std::string e = CheckRequest(request, knobs, system_, &knob); !e.empty()) return e;
     chosen.push_back(knob);
   }
-  CopyText(saved_journal, journal_path_);
-  if (size_t slash = journal_path_.rfind('/'); slash != std::string::npos && slash > 0) {
-    mkdir(journal_path_.substr(0, slash).c_str(), 0700);  // root-only home of the journal
+  if (requests.empty()) return "";
+  if (std::string busy; TakeLock(&busy) != Lock::kTaken) return busy + "; nothing was changed";
+  if (applied_.empty() && JournalExists()) {
+    return "the tunings journal " + journal_path_ +
+           " holds a killed run's settings, not restored yet; nothing was changed";
   }
+  CopyText(saved_journal, journal_path_);
   for (size_t i = 0; i < requests.size(); ++i) {
     AppliedTuning t{chosen[i]->name, system_.Resolve(chosen[i]->path),
                     CurrentValue(system_, chosen[i]->path), requests[i].value, ""};

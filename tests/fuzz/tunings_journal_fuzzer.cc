@@ -1,12 +1,17 @@
-// Fuzzes the tunings journal parser (ParseTuningsJournal): the file root replays at the
-// next start to restore kernel settings. Invariants: every path it accepts leads, once
-// "." and ".." are walked, strictly below <root>/sys or <root>/proc/sys, and holds no
-// tab, newline or NUL; and entries written by FormatTuningsJournal read back unchanged
-// exactly when all their paths lead there (otherwise the whole journal is refused).
+// Fuzzes the tunings journal parsers (ParseTuningsJournal, ParseJournalOwner) and the
+// /proc/PID/stat reader that decides whether a journal's writer still runs: the journal
+// is what root replays at the next start to restore kernel settings. Invariants: every
+// path it accepts leads, once "." and ".." are walked, strictly below <root>/sys or
+// <root>/proc/sys, and holds no tab, newline or NUL; entries and owner written by
+// FormatTuningsJournal read back unchanged, the entries exactly when all their paths lead
+// there (otherwise the whole journal is refused); an accepted owner names a real pid and
+// formats back to itself; a stat line built from fields reads back its state and start.
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -83,6 +88,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(error.find("not a tunable") != std::string::npos);
   }
 
+  if (auto owner = mapbench::ParseJournalOwner(text)) {
+    FUZZ_CHECK(owner->pid > 0 && owner->pid <= 0x7fffffff);
+    FUZZ_CHECK(mapbench::ParseJournalOwner(mapbench::FormatTuningsJournal({}, *owner)) == *owner);
+  }
+  (void)mapbench::ParseProcessStat(text);
+
+  mapbench::JournalOwner owner;
+  owner.pid = in.ConsumeIntegralInRange<int64_t>(1, 0x7fffffff);
+  owner.start_ticks = in.ConsumeIntegral<uint64_t>();
+  owner.boot_id = in.ConsumeRandomLengthString(40);
+  for (char& c : owner.boot_id) {
+    if (std::isspace(static_cast<unsigned char>(c))) c = '-';
+  }
+  const std::string name = in.ConsumeRandomLengthString(20);  // may hold ')' and spaces
+  std::string stat = std::to_string(owner.pid) + " (" + name + ") Z";
+  for (int field = 4; field < 22; ++field) stat += " " + std::to_string(field);
+  stat += " " + std::to_string(owner.start_ticks) + " 7 8\n";
+  const auto parsed_stat = mapbench::ParseProcessStat(stat);
+  FUZZ_CHECK(parsed_stat && parsed_stat->state == 'Z' &&
+             parsed_stat->start_ticks == owner.start_ticks);
+
   std::vector<mapbench::JournalEntry> written;
   bool all_tunable = true;
   const size_t count = in.ConsumeIntegralInRange<size_t>(0, 8);
@@ -94,9 +120,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     all_tunable = all_tunable && LeadsToTunable(root, e.path);
     written.push_back(e);
   }
+  const bool with_owner = in.ConsumeBool();
+  const std::string journal = with_owner ? mapbench::FormatTuningsJournal(written, owner)
+                                         : mapbench::FormatTuningsJournal(written);
+  FUZZ_CHECK(mapbench::ParseJournalOwner(journal) ==
+             (with_owner ? std::optional<mapbench::JournalOwner>(owner) : std::nullopt));
   error.clear();
-  const auto read =
-      mapbench::ParseTuningsJournal(mapbench::FormatTuningsJournal(written), system, &error);
+  const auto read = mapbench::ParseTuningsJournal(journal, system, &error);
   FUZZ_CHECK(read.has_value() == all_tunable);
   if (read) FUZZ_CHECK(*read == written);
   return 0;
