@@ -29,8 +29,10 @@ const FlagDef kFlags[] = {
                            "repeatable; see --list_tunings)"},
     {"list", nullptr, "list the selected cases with their parameters, then exit"},
     {"list_tunings", nullptr, "list the tunable knobs with their allowed values, then exit"},
-    {"restore_tunings", nullptr, "restore settings left by a run that was killed, then exit"},
-    {"tune_journal", "PATH", "journal of applied tunings (default /var/lib/mapbench/tunings.journal)"},
+    {"restore_tunings", nullptr, "restore settings left by a run that was killed (never a running "
+                                 "one's), then exit"},
+    {"tune_journal", "PATH", "journal of applied tunings, locked through PATH.lock "
+                             "(default /var/lib/mapbench/tunings.journal)"},
     {"system_root", "DIR", "read /proc and /sys (and tune) under DIR instead of / (for tests)"},
     {"list_counters", nullptr, "list the event names libpfm4 knows on this machine, then exit"},
     {"help", nullptr, "this text, then Google Benchmark's flags"},
