@@ -65,6 +65,7 @@ _KNOWN = {
     "bytes_per_second": ("throughput", "B/s", True),
     "pages_per_op": ("4 KiB pages per operation", "", True),
     "counter_run_fraction": ("counter running fraction", "", True),
+    "counters_kernel": ("counters count kernel mode", "", True),
     "block_kib": ("block size", "KiB", True),
     "size_kib": ("size", "KiB", True),
     "file_mib": ("file size", "MiB", True),
