@@ -29,6 +29,17 @@ const double* FindCounter(const benchmark::UserCounters& counters, const std::st
   return found == counters.end() ? nullptr : &found->second.value;
 }
 
+// "<key>@<thread>" values (keys::kPerThread) become one "<key>", the smallest of them.
+benchmark::UserCounters SmallestOverThreads(const benchmark::UserCounters& counters) {
+  benchmark::UserCounters merged;
+  for (const auto& [key, counter] : counters) {
+    const std::string base = key.substr(0, key.find(keys::kPerThread));
+    auto [found, added] = merged.emplace(base, counter);
+    if (!added) found->second.value = std::min(found->second.value, counter.value);
+  }
+  return merged;
+}
+
 }  // namespace
 
 const std::vector<std::string>& BaseColumns() {
@@ -145,7 +156,7 @@ std::map<std::string, std::string> RowCells(const benchmark::BenchmarkReporter::
     return cells;
   }
 
-  const auto& counters = run.counters;
+  const benchmark::UserCounters counters = SmallestOverThreads(run.counters);
   const double* valid = FindCounter(counters, keys::kValid);
   const double* config_ok = FindCounter(counters, keys::kConfigOk);
   // Averaged over threads: only a unanimous 1 is a pass.

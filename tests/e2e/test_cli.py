@@ -118,6 +118,8 @@ def test_refused_kernel_counting_leaves_no_false_zero(mapbench_binary):
     assert (rows["counters_kernel"] == 0).all() and perf["counters_kernel"] == 0
     assert set(rows["counters_user_only"]) == {" ".join(perf["counters_user_only"])}
     assert "minor_faults" in perf["counters_user_only"]
+    populate = rows[rows["family"] == "populate"]
+    assert (populate["touch_counter_run_fraction"] == 1).all()  # software counters: never multiplexed
 
 
 def test_an_existing_run_folder_is_never_overwritten(run_mapbench):

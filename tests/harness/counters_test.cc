@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 
+#include "harness/phases.h"
+#include "harness/run_context.h"
+#include "harness/workload.h"
 #include "tests/harness/fake_perf.h"
 #include "tests/harness/sanitizers.h"
 
@@ -257,6 +261,54 @@ TEST(CounterSet, EmptyRequestIsNone) {
   CounterSet set = CounterSet::Resolve({}, perf.Opener(), nullptr);
   EXPECT_EQ(set.Mode(), "none");
   EXPECT_TRUE(set.statuses().empty());
+}
+
+double Metric(const Outcome& outcome, const std::string& name) {
+  for (const auto& [key, value] : outcome.metrics) {
+    if (key == name) return value;
+  }
+  ADD_FAILURE() << "no metric " << name;
+  return -1;
+}
+
+// Each phase's group runs beside the row's own and can be multiplexed: its counts are
+// scaled and its running fraction recorded.
+TEST(Phases, RecordEachPhasesCounterRunFraction) {
+  GroupReadPerf perf;
+  // Group leaders in order: the probe, then the map and touch phases' groups.
+  perf.times = [](int leader) {
+    return leader == 2 ? std::pair<uint64_t, uint64_t>{1000, 250}
+                       : std::pair<uint64_t, uint64_t>{1000, 1000};
+  };
+  RunContext context;
+  context.counters =
+      CounterSet::Resolve({{"minor_faults", "minor-faults"}}, perf.Opener(), nullptr);
+  ASSERT_TRUE(context.counters.statuses()[0].available);
+  Phases phases(context, {"map", "touch"});
+  for (size_t phase : {0, 1}) {
+    phases.Begin(phase);
+    phases.End(phase);
+  }
+  Outcome outcome;
+  phases.AddTo(outcome, 4);
+  EXPECT_DOUBLE_EQ(Metric(outcome, "map_minor_faults_per_op"), 25);     // 100 over 4 ops
+  EXPECT_DOUBLE_EQ(Metric(outcome, "touch_minor_faults_per_op"), 100);  // 400 scaled, over 4 ops
+  EXPECT_DOUBLE_EQ(Metric(outcome, "map_counter_run_fraction"), 1.0);
+  EXPECT_DOUBLE_EQ(Metric(outcome, "touch_counter_run_fraction"), 0.25);
+  std::vector<std::string> declared = PhaseMetricNames({"map", "touch"});
+  for (const char* name : {"map_counter_run_fraction", "touch_counter_run_fraction"}) {
+    EXPECT_NE(std::find(declared.begin(), declared.end(), name), declared.end()) << name;
+  }
+}
+
+TEST(Phases, NoCountersRecordNoRunFraction) {
+  RunContext context;  // no counters resolved
+  Phases phases(context, {"map"});
+  phases.Begin(0);
+  phases.End(0);
+  Outcome outcome;
+  phases.AddTo(outcome, 1);
+  for (const auto& [key, value] : outcome.metrics) EXPECT_NE(key, "map_counter_run_fraction");
 }
 
 // Against the real kernel: touching fresh anonymous pages must count minor faults.

@@ -127,6 +127,21 @@ TEST(RowCells, SayWhichCountersLostKernelMode) {
   EXPECT_EQ(*(mode + 2), "counters_user_only");
 }
 
+// Per-thread running fractions ("key@thread") become one cell: the smallest.
+TEST(RowCells, RunFractionsAreTheSmallestOverThreads) {
+  auto cases = Cases();
+  RowContext context{"r", "hardware", &cases};
+  BenchRun run = OkRun();
+  run.counters[keys::RunFraction(0)] = Counter(1);
+  run.counters[keys::RunFraction(1)] = Counter(0.25);
+  run.counters["metric.touch_counter_run_fraction@0"] = Counter(0.5);
+  run.counters["metric.touch_counter_run_fraction@1"] = Counter(0.75);
+  auto cells = RowCells(run, context);
+  EXPECT_EQ(cells["counter_run_fraction"], "0.25");
+  EXPECT_EQ(cells["touch_counter_run_fraction"], "0.5");
+  EXPECT_EQ(cells.count("touch_counter_run_fraction@0"), 0u);
+}
+
 TEST(CsvLayout, ColumnsAreBaseThenParamsMetricsCounters) {
   CsvLayout layout{{"method"}, {"resident_fraction_before"}, {"minor_faults"}};
   auto columns = layout.Columns();
