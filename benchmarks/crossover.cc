@@ -255,7 +255,7 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
     bytes += r.bytes.load();
     mismatches += r.mismatches;
     if (failure.empty()) failure = r.error;
-    AddWorkerCounts(state.counters, ctx.counters, r.counts);
+    AddWorkerCounts(state.counters, state.thread_index(), ctx.counters, r.counts);
   }
   const char* cgroup_version = limit->v2() ? "v2" : "v1";
   map.reset();

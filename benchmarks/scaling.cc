@@ -320,7 +320,7 @@ void RunParallel(benchmark::State& state, const RunContext& ctx, const Config& c
   if (worker) {
     std::string ended = worker->Finish(10000);
     if (failure.empty() && !ended.empty()) failure = "worker process " + ended;
-    AddWorkerCounts(state.counters, ctx.counters, tally.counts);
+    AddWorkerCounts(state.counters, state.thread_index(), ctx.counters, tally.counts);
   }
   if (failure.empty()) failure = tally.failure;
   if (failure.empty() && tally.faults < tally.pages) {
@@ -461,7 +461,7 @@ void RunShootdown(benchmark::State& state, const RunContext& ctx, const Config& 
     reads += r.reads;
     bad += r.bad;
     wait_seconds = wait_seconds < 0 || r.wait_seconds < 0 ? -1 : wait_seconds + r.wait_seconds;
-    AddWorkerCounts(state.counters, ctx.counters, r.counts);
+    AddWorkerCounts(state.counters, state.thread_index(), ctx.counters, r.counts);
     pins += ", helper on cpu" + std::to_string(r.cpu);
     if (!r.pin_error.empty()) pins += " (" + r.pin_error + ")";
   }

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "harness/system_files.h"
+
 namespace mapbench {
 namespace {
 
@@ -38,7 +40,15 @@ int OpenMember(const PerfOpenFn& open, perf_event_attr attr, int group_fd) {
   return open(&attr, 0, -1, group_fd, PERF_FLAG_FD_CLOEXEC);
 }
 
-std::string OpenFailure(int error, bool hardware) {
+bool IsRefusal(int error) { return error == EACCES || error == EPERM; }
+
+std::string Paranoid(std::optional<int> paranoid) {
+  std::string text = "perf_event_paranoid";
+  if (paranoid) text += '=' + std::to_string(*paranoid);
+  return text;
+}
+
+std::string OpenFailure(int error, bool hardware, std::optional<int> paranoid) {
   switch (error) {
     case ENOENT:
     case ENODEV:
@@ -47,10 +57,91 @@ std::string OpenFailure(int error, bool hardware) {
                       : std::string("not supported: ") + strerror(error);
     case EACCES:
     case EPERM:
-      return "refused by perf_event_paranoid (" + std::string(strerror(error)) + ")";
+      return "refused by " + Paranoid(paranoid) + " (" + std::string(strerror(error)) + ")";
     default:
       return std::string("perf_event_open: ") + strerror(error);
   }
+}
+
+std::string KernelRefusal(std::optional<int> paranoid) {
+  if (paranoid && *paranoid <= 1) {
+    return "kernel counting refused although " + Paranoid(paranoid) +
+           " allows it (a security policy?)";
+  }
+  return "kernel counting refused by " + Paranoid(paranoid) + ": needs <=1 or CAP_PERFMON";
+}
+
+// Software events perf filters by the kernel's own registers where they happen: with
+// exclude_kernel they never count (context-switches:u always reads 0).
+bool OccursInKernelOnly(const perf_event_attr& attr) {
+  if (attr.type == PERF_TYPE_TRACEPOINT) return true;
+  return attr.type == PERF_TYPE_SOFTWARE && (attr.config == PERF_COUNT_SW_CONTEXT_SWITCHES ||
+                                             attr.config == PERF_COUNT_SW_CPU_MIGRATIONS);
+}
+
+// Fault events are counted with the faulting context's registers: user mode only leaves
+// out the faults the kernel takes on the process's memory (copy_to_user in read()).
+bool IsFaultEvent(const perf_event_attr& attr) {
+  return attr.type == PERF_TYPE_SOFTWARE && (attr.config == PERF_COUNT_SW_PAGE_FAULTS ||
+                                             attr.config == PERF_COUNT_SW_PAGE_FAULTS_MIN ||
+                                             attr.config == PERF_COUNT_SW_PAGE_FAULTS_MAJ);
+}
+
+std::string Modes(const perf_event_attr& attr) {
+  const bool user = !attr.exclude_user && !OccursInKernelOnly(attr);
+  const bool kernel = !attr.exclude_kernel;
+  return user && kernel ? "user+kernel" : user ? "user" : kernel ? "kernel" : "";
+}
+
+// Opens `attr` into `leader`'s group (-1: as the leader) for Resolve and says why not in
+// status.detail. When kernel-mode counting is refused, an event that counts user mode
+// too keeps that part (`attr` becomes user-only, status.user_only); an event that counts
+// only in kernel mode stays unopened: an empty cell, never a user-mode 0.
+int ProbeOpen(const PerfOpenFn& open, perf_event_attr& attr, int leader,
+              std::optional<int> paranoid, CounterStatus& status) {
+  int fd = OpenMember(open, attr, leader);
+  if (fd >= 0) return fd;
+  int failure = errno;
+  if (!IsRefusal(failure) || attr.exclude_kernel) {
+    status.detail = OpenFailure(failure, status.hardware, paranoid);
+    return -1;
+  }
+  status.kernel_refused = true;
+  perf_event_attr user = attr;
+  user.exclude_kernel = 1;
+  user.exclude_hv = 1;
+  if (!Modes(user).empty()) {
+    fd = OpenMember(open, user, leader);
+    failure = fd < 0 ? errno : 0;
+    if (fd >= 0) {
+      attr = user;
+      status.user_only = true;
+      status.detail = "user mode only: " + KernelRefusal(paranoid);
+      if (IsFaultEvent(attr)) {
+        status.detail +=
+            "; faults taken inside the kernel (copy_to_user in read()) are not counted";
+      }
+      return fd;
+    }
+  } else {
+    // Whatever else stops it here (no PMU) shows when the event is opened for user
+    // mode alone, then closed.
+    user.exclude_user = 0;
+    UniqueFd check(OpenMember(open, user, -1));
+    failure = check.valid() ? 0 : errno;
+  }
+  if (failure == 0) {
+    status.detail = KernelRefusal(paranoid);
+    if (OccursInKernelOnly(attr)) {
+      status.detail += " (the event occurs in kernel mode only: a user-mode count is always 0)";
+    }
+  } else if (IsRefusal(failure)) {  // user mode refused too (perf_event_paranoid 3)
+    status.detail = OpenFailure(failure, status.hardware, paranoid);
+  } else {
+    status.detail =
+        OpenFailure(failure, status.hardware, paranoid) + "; " + KernelRefusal(paranoid);
+  }
+  return -1;
 }
 
 }  // namespace
@@ -188,8 +279,16 @@ std::optional<ScaledGroup> ScaleGroupRead(const uint64_t* words, size_t word_cou
   return group;
 }
 
+std::optional<int> ParseParanoid(std::string_view text) {
+  std::string trimmed = Trim(text);
+  const bool negative = !trimmed.empty() && trimmed[0] == '-';
+  std::optional<uint64_t> value = ParseUnsigned(std::string_view(trimmed).substr(negative ? 1 : 0));
+  if (!value || *value > 1000) return std::nullopt;
+  return negative ? -static_cast<int>(*value) : static_cast<int>(*value);
+}
+
 CounterSet CounterSet::Resolve(const std::vector<CounterSpec>& requested, const PerfOpenFn& open,
-                               std::vector<std::string>* warnings) {
+                               std::vector<std::string>* warnings, std::optional<int> paranoid) {
   CounterSet set;
   set.open_ = open;
   // Probe with the same grouping the runs use, so an event that cannot join its group
@@ -206,32 +305,25 @@ CounterSet CounterSet::Resolve(const std::vector<CounterSpec>& requested, const 
       encoded = *attr;
       status.hardware = IsHardware(encoded);
       UniqueFd& leader = leaders[status.hardware ? 0 : 1];
-      int fd = OpenMember(open, encoded, leader.get());
-      if (fd < 0 && (errno == EACCES || errno == EPERM) && !encoded.exclude_kernel) {
-        encoded.exclude_kernel = 1;
-        encoded.exclude_hv = 1;
-        fd = OpenMember(open, encoded, leader.get());
-        status.user_only = fd >= 0;
-      }
+      int fd = ProbeOpen(open, encoded, leader.get(), paranoid, status);
       if (fd >= 0) {
         status.available = true;
-        status.detail = status.user_only ? "user mode only: kernel counting refused" : "ok";
+        status.modes = Modes(encoded);
+        if (status.detail.empty()) status.detail = "ok";
         if (!leader.valid()) {
           leader.reset(fd);
         } else {
           members.emplace_back(fd);
         }
-      } else {
-        status.detail = OpenFailure(errno, status.hardware);
       }
     } else {
       status.detail = error;
     }
-    if (!status.available && warnings != nullptr) {
+    if ((!status.available || status.user_only) && warnings != nullptr) {
       warnings->push_back("counter " + spec.column + " (" + spec.event + "): " + status.detail);
     }
     set.statuses_.push_back(status);
-    set.attrs_.push_back(encoded);
+    set.attrs_.push_back(encoded);  // as opened: user mode only where kernel was refused
   };
   for (const CounterSpec& spec : requested) probe(spec);
   bool any = std::any_of(set.statuses_.begin(), set.statuses_.end(),
@@ -261,17 +353,30 @@ std::string CounterSet::Mode() const {
   return "none";
 }
 
+std::string CounterSet::KernelCounting() const {
+  bool any = false, refused = false;
+  for (const CounterStatus& s : statuses_) {
+    any |= s.available;
+    refused |= s.kernel_refused;
+  }
+  if (!any) return "";
+  return refused ? "0" : "1";
+}
+
+std::string CounterSet::UserOnlyColumns() const {
+  std::string columns;
+  for (const CounterStatus& s : statuses_) {
+    if (s.user_only) columns += (columns.empty() ? "" : " ") + s.spec.column;
+  }
+  return columns;
+}
+
 CounterGroup::CounterGroup(const CounterSet& set) : set_(set) {
   for (size_t i = 0; i < set.statuses_.size(); ++i) {
     const CounterStatus& status = set.statuses_[i];
     if (!status.available) continue;
-    perf_event_attr attr = set.attrs_[i];
-    if (status.user_only) {
-      attr.exclude_kernel = 1;
-      attr.exclude_hv = 1;
-    }
     Group& group = status.hardware ? hardware_ : software_;
-    int fd = OpenMember(set.open_, attr, group.leader.get());
+    int fd = OpenMember(set.open_, set.attrs_[i], group.leader.get());
     if (fd < 0) continue;  // an event that probed fine but fails now: its cell stays empty
     if (!group.leader.valid()) {
       group.leader.reset(fd);

@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness/resources.h"
@@ -46,9 +47,16 @@ struct CounterStatus {
   CounterSpec spec;
   bool available = false;
   bool hardware = false;
-  bool user_only = false;  // kernel counting refused (perf_event_paranoid); counts user mode
-  std::string detail;      // why unavailable, or the encoding used
+  // Kernel-mode counting was refused (perf_event_paranoid): the event is unavailable if it
+  // counts only in kernel mode (cycles:k, context switches), else it is user_only.
+  bool kernel_refused = false;
+  bool user_only = false;  // asked for user and kernel mode; counts user mode only
+  std::string modes;       // what the column counts: "user+kernel", "user", "kernel"; "" if none
+  std::string detail;      // why unavailable or user mode only; "ok"
 };
+
+// "2" -> 2, "-1" -> -1 (/proc/sys/kernel/perf_event_paranoid); nullopt when malformed.
+std::optional<int> ParseParanoid(std::string_view text);
 
 // Scaled result of one group read: value * time_enabled / time_running.
 struct ScaledGroup {
@@ -65,12 +73,21 @@ class CounterSet {
   CounterSet() = default;
   // Probes every spec with a real open; unavailable ones are kept with the reason.
   // If none of the requested counters works, falls back to the software counters.
+  // An event refused kernel-mode counting falls back to user mode only when it counts
+  // user mode too; `paranoid` (perf_event_paranoid, when known) goes into the reason.
   static CounterSet Resolve(const std::vector<CounterSpec>& requested, const PerfOpenFn& open,
-                            std::vector<std::string>* warnings);
+                            std::vector<std::string>* warnings,
+                            std::optional<int> paranoid = std::nullopt);
 
   const std::vector<CounterStatus>& statuses() const { return statuses_; }
   // "hardware+software", "software", or "none": which kinds really count.
   std::string Mode() const;
+  // The row's counters_kernel: "1" no counter lost kernel mode, "0" kernel counting was
+  // refused for some (kernel-only ones are empty, the others user-only), "" none counts.
+  std::string KernelCounting() const;
+  // The row's counters_user_only: the columns that count user mode only although their
+  // event asks for kernel mode too, space-separated; "" when none.
+  std::string UserOnlyColumns() const;
   const PerfOpenFn& opener() const { return open_; }
 
  private:

@@ -29,15 +29,28 @@ const double* FindCounter(const benchmark::UserCounters& counters, const std::st
   return found == counters.end() ? nullptr : &found->second.value;
 }
 
+// "<key>@<thread>" values (keys::kPerThread) become one "<key>", the smallest of them.
+benchmark::UserCounters SmallestOverThreads(const benchmark::UserCounters& counters) {
+  benchmark::UserCounters merged;
+  for (const auto& [key, counter] : counters) {
+    const std::string base = key.substr(0, key.find(keys::kPerThread));
+    auto [found, added] = merged.emplace(base, counter);
+    if (!added) found->second.value = std::min(found->second.value, counter.value);
+  }
+  return merged;
+}
+
 }  // namespace
 
 const std::vector<std::string>& BaseColumns() {
   static const std::vector<std::string> columns = {
-      "schema_version", "run_id",       "family",         "workload",        "name",
-      "process",        "repetition",     "repetitions",  "threads",        "status",          "valid",
-      "config_ok",      "validation",   "config_note",    "message",         "iterations",
-      "ns_per_op",      "cpu_ns_per_op", "bytes_per_op",  "bytes_per_second", "pages_per_op",
-      "counters_mode",  "counter_run_fraction"};
+      "schema_version", "run_id",          "family",             "workload",
+      "name",           "process",         "repetition",         "repetitions",
+      "threads",        "status",          "valid",              "config_ok",
+      "validation",     "config_note",     "message",            "iterations",
+      "ns_per_op",      "cpu_ns_per_op",   "bytes_per_op",       "bytes_per_second",
+      "pages_per_op",   "counters_mode",   "counters_kernel",    "counters_user_only",
+      "counter_run_fraction"};
   return columns;
 }
 
@@ -121,6 +134,8 @@ std::map<std::string, std::string> RowCells(const benchmark::BenchmarkReporter::
   cells["run_id"] = context.run_id;
   cells["name"] = name;
   cells["counters_mode"] = context.counters_mode;
+  cells["counters_kernel"] = context.counters_kernel;
+  cells["counters_user_only"] = context.counters_user_only;
   if (context.cases != nullptr) {
     if (auto found = context.cases->find(name); found != context.cases->end()) {
       cells["family"] = found->second.family;
@@ -141,7 +156,7 @@ std::map<std::string, std::string> RowCells(const benchmark::BenchmarkReporter::
     return cells;
   }
 
-  const auto& counters = run.counters;
+  const benchmark::UserCounters counters = SmallestOverThreads(run.counters);
   const double* valid = FindCounter(counters, keys::kValid);
   const double* config_ok = FindCounter(counters, keys::kConfigOk);
   // Averaged over threads: only a unanimous 1 is a pass.

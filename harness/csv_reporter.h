@@ -38,6 +38,8 @@ struct RowContext {
   std::string counters_mode;
   const std::map<std::string, CaseInfo>* cases = nullptr;  // by Google Benchmark name
   int process = 0;  // which of the --processes repetitions of the suite
+  std::string counters_kernel{};     // CounterSet::KernelCounting()
+  std::string counters_user_only{};  // CounterSet::UserOnlyColumns()
 };
 
 // The cells of one repetition's row, keyed by column. Pure: no I/O.

@@ -188,15 +188,23 @@ json Counters(const RunContext& context) {
   json counters;
   counters["requested"] = context.config.counters;
   counters["mode"] = context.counters.Mode();
+  // The rows' counters_kernel (1, 0, null) and counters_user_only (a list).
+  const std::string kernel = context.counters.KernelCounting();
+  counters["counters_kernel"] = kernel.empty() ? json() : json(kernel == "1" ? 1 : 0);
+  json user_only = json::array();
   json list = json::array();
   for (const CounterStatus& s : context.counters.statuses()) {
+    if (s.user_only) user_only.push_back(s.spec.column);
     list.push_back({{"column", s.spec.column},
                     {"event", s.spec.event},
                     {"available", s.available},
                     {"hardware", s.hardware},
+                    {"modes", s.modes},
+                    {"kernel_refused", s.kernel_refused},
                     {"user_only", s.user_only},
                     {"detail", s.detail}});
   }
+  counters["counters_user_only"] = user_only;
   counters["counters"] = list;
   return counters;
 }

@@ -246,9 +246,17 @@ int Main(int argc, char** argv) {
     }
   }
   std::vector<std::string> warnings;
-  context.counters = CounterSet::Resolve(*specs, RealPerfOpen(), &warnings);
+  context.counters = CounterSet::Resolve(
+      *specs, RealPerfOpen(), &warnings,
+      ParseParanoid(context.system.Read("/proc/sys/kernel/perf_event_paranoid").value_or("")));
   for (const std::string& warning : warnings) std::cerr << "mapbench: warning: " << warning << "\n";
-  std::cerr << "mapbench: counters: " << context.counters.Mode() << "\n";
+  std::cerr << "mapbench: counters: " << context.counters.Mode();
+  if (context.counters.KernelCounting() == "0") {
+    const std::string user_only = context.counters.UserOnlyColumns();
+    std::cerr << "; kernel mode refused";
+    if (!user_only.empty()) std::cerr << ", user mode only: " << user_only;
+  }
+  std::cerr << "\n";
 
   std::vector<TuningRequest> requests;
   for (const std::string& text : context.config.tunings) {
@@ -333,7 +341,10 @@ int Main(int argc, char** argv) {
 
   const std::string csv_path = context.config.out_dir + "/results.csv";
   CsvReporter reporter(csv_path, registered, layout,
-                       RowContext{context.config.run_id, context.counters.Mode(), nullptr});
+                       RowContext{.run_id = context.config.run_id,
+                                  .counters_mode = context.counters.Mode(),
+                                  .counters_kernel = context.counters.KernelCounting(),
+                                  .counters_user_only = context.counters.UserOnlyColumns()});
   if (!reporter.ok()) {
     std::cerr << "mapbench: " << reporter.error() << "\n";
     return kExitBadInput;

@@ -46,8 +46,8 @@ void Measurement::Stop() {
         benchmark::Counter(*readings.values[i], benchmark::Counter::kAvgIterations);
   }
   if (readings.any) {
-    state_.counters[keys::kRunFraction] =
-        benchmark::Counter(readings.min_run_fraction, benchmark::Counter::kAvgThreads);
+    state_.counters[keys::RunFraction(state_.thread_index())] =
+        benchmark::Counter(readings.min_run_fraction);
   }
 }
 
@@ -59,8 +59,14 @@ void Report(benchmark::State& state, const Outcome& outcome) {
   if (outcome.config_ok) {
     state.counters[keys::kConfigOk] = Counter(*outcome.config_ok, Counter::kAvgThreads);
   }
+  const std::string per_thread = keys::kPerThread + std::to_string(state.thread_index());
   for (const auto& [name, value] : outcome.metrics) {
-    state.counters[keys::kMetricPrefix + name] = Counter(value, Counter::kAvgThreads);
+    // A running fraction is the smallest over threads, not their mean.
+    if (name.ends_with(kRunFractionSuffix)) {
+      state.counters[keys::kMetricPrefix + name + per_thread] = Counter(value);
+    } else {
+      state.counters[keys::kMetricPrefix + name] = Counter(value, Counter::kAvgThreads);
+    }
   }
   if (outcome.bytes_per_op > 0) {
     state.SetBytesProcessed(static_cast<int64_t>(outcome.bytes_per_op * state.iterations()));

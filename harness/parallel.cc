@@ -34,7 +34,7 @@ void Accumulate(WorkerCounts& total, const WorkerCounts& more) {
   total.min_run_fraction = std::min(total.min_run_fraction, more.min_run_fraction);
 }
 
-void AddWorkerCounts(benchmark::UserCounters& counters, const CounterSet& set,
+void AddWorkerCounts(benchmark::UserCounters& counters, int thread_index, const CounterSet& set,
                      const WorkerCounts& counts) {
   const auto& statuses = set.statuses();
   bool any = false;
@@ -50,10 +50,11 @@ void AddWorkerCounts(benchmark::UserCounters& counters, const CounterSet& set,
     }
   }
   if (!any) return;
-  auto fraction = counters.find(keys::kRunFraction);
+  // Per thread, as Measurement reports it: Google Benchmark would average a shared key.
+  const std::string key = keys::RunFraction(thread_index);
+  auto fraction = counters.find(key);
   if (fraction == counters.end()) {
-    counters[keys::kRunFraction] =
-        benchmark::Counter(counts.min_run_fraction, benchmark::Counter::kAvgThreads);
+    counters[key] = benchmark::Counter(counts.min_run_fraction);
   } else {
     fraction->second.value = std::min(fraction->second.value, counts.min_run_fraction);
   }

@@ -38,10 +38,11 @@ WorkerCounts ToWorkerCounts(const CounterGroup::Readings& readings);
 // Field-by-field sum (NaN stays NaN only where both are NaN).
 void Accumulate(WorkerCounts& total, const WorkerCounts& more);
 
-// Adds a worker's totals to the counter cells this benchmark thread reports (the cells
-// a Measurement fills), so the row counts every worker. Call after Measurement::Stop(),
-// which assigns its own thread's counts.
-void AddWorkerCounts(benchmark::UserCounters& counters, const CounterSet& set,
+// Adds a worker's totals to the counter cells benchmark thread `thread_index` reports
+// (the cells a Measurement fills), so the row counts every worker and its running
+// fraction is the smallest of all. Call after Measurement::Stop(), which assigns its own
+// thread's counts.
+void AddWorkerCounts(benchmark::UserCounters& counters, int thread_index, const CounterSet& set,
                      const WorkerCounts& counts);
 
 // Reports metric `name` as a total over all benchmark threads per second of wall time:

@@ -44,6 +44,11 @@ void Phases::AddTo(Outcome& outcome, uint64_t operations) const {
       outcome.metrics.emplace_back(p.name + "_" + statuses[i].spec.column + "_per_op",
                                    *readings.values[i] / operations);
     }
+    // The phase's groups run beside the row's own and may be multiplexed apart from it.
+    if (readings.any) {
+      outcome.metrics.emplace_back(p.name + std::string(kRunFractionSuffix),
+                                   readings.min_run_fraction);
+    }
   }
 }
 
@@ -52,6 +57,7 @@ std::vector<std::string> PhaseMetricNames(const std::vector<std::string>& phases
   for (const std::string& phase : phases) {
     names.push_back(phase + "_ns_per_op");
     names.push_back(phase + "_{counter}_per_op");  // one column per counter of the run
+    names.push_back(phase + std::string(kRunFractionSuffix));
   }
   return names;
 }

@@ -1,7 +1,9 @@
 // Splits each timed operation into named phases (e.g. "map" and "touch"), timing each
 // and counting its events, so one row can say what the mapping call cost and what the
-// first touch cost. Reported as metrics "<phase>_ns_per_op" and
-// "<phase>_<counter>_per_op" (declared with PhaseMetricNames in the family's metrics).
+// first touch cost. Reported as metrics "<phase>_ns_per_op", "<phase>_<counter>_per_op"
+// and "<phase>_counter_run_fraction" (the smallest time_running / time_enabled of the
+// phase's groups: < 1 means multiplexed and scaled), declared with PhaseMetricNames in
+// the family's metrics.
 #pragma once
 
 #include <benchmark/benchmark.h>

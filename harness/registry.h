@@ -33,10 +33,17 @@ inline constexpr char kConfigOk[] = "mb.config_ok";
 inline constexpr char kBytesPerOp[] = "mb.bytes_per_op";
 inline constexpr char kPagesPerOp[] = "mb.pages_per_op";
 inline constexpr char kRunFraction[] = "mb.counter_run_fraction";
+// "<key>@<thread>": one value per benchmark thread, which Google Benchmark keeps apart
+// (it would average a kAvgThreads value); the row takes the smallest.
+inline constexpr char kPerThread = '@';
 inline constexpr char kCounterPrefix[] = "ctr.";
 inline constexpr char kMetricPrefix[] = "metric.";
 inline constexpr char kSkipPrefix[] = "skipped: ";
 inline constexpr char kLabelSeparator = '\t';
+// The row's counter_run_fraction as one benchmark thread reports it.
+inline std::string RunFraction(int thread_index) {
+  return kRunFraction + std::string(1, kPerThread) + std::to_string(thread_index);
+}
 }  // namespace keys
 
 }  // namespace mapbench

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -31,6 +32,9 @@ struct Case {
 };
 
 inline constexpr char kCounterPlaceholder[] = "{counter}";
+// Metrics named "..._counter_run_fraction" are running fractions: a row with several
+// benchmark threads keeps the smallest, not the mean.
+inline constexpr std::string_view kRunFractionSuffix = "_counter_run_fraction";
 
 struct Family {
   std::string name;                  // same word as the file, the CSV family column, the plot

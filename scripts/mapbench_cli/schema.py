@@ -11,8 +11,8 @@ measure its cost (`resident_fraction_before`, `busy_cpus`, `eviction_start_s`, .
 and `read_amplification`. So there is still a single place to look.
 
 Every metric a family declares (`Family::metrics` in benchmarks/*.cc) has its words in
-METRICS, or follows one of the two generated shapes: `<phase>_ns_per_op` and
-`<phase>_<counter>_per_op` (harness/phases.h), and every counter column
+METRICS, or follows one of the generated shapes: `<phase>_ns_per_op`,
+`<phase>_<counter>_per_op` and `<phase>_counter_run_fraction` (harness/phases.h), and every counter column
 `<counter>_per_op` / `<counter>_per_page`. tests/scripts/test_schema.py reads the
 declarations and fails when one is missing.
 """
@@ -65,6 +65,7 @@ _KNOWN = {
     "bytes_per_second": ("throughput", "B/s", True),
     "pages_per_op": ("4 KiB pages per operation", "", True),
     "counter_run_fraction": ("counter running fraction", "", True),
+    "counters_kernel": ("counters count kernel mode", "", True),
     "block_kib": ("block size", "KiB", True),
     "size_kib": ("size", "KiB", True),
     "file_mib": ("file size", "MiB", True),
@@ -170,9 +171,17 @@ _SUFFIX_UNITS = {"_kib": "KiB", "_mib": "MiB", "_gib": "GiB", "_bytes": "B", "_n
                  "_us": "µs", "_ms": "ms"}
 
 
+# A phase's counter running fraction (harness/phases.h): an observation, like counter_run_fraction.
+_RUN_FRACTION = "_counter_run_fraction"
+
+
+def _not_an_outcome(name: str) -> bool:
+    return name in _NOT_AN_OUTCOME or name.endswith(_RUN_FRACTION)
+
+
 def direction(name: str) -> Optional[str]:
     """Which way is better for column `name`, from its suffix; None when not an outcome."""
-    if name in _NOT_AN_OUTCOME:
+    if _not_an_outcome(name):
         return None
     if name in _DIRECTIONS:
         return _DIRECTIONS[name]
@@ -186,11 +195,13 @@ def direction(name: str) -> Optional[str]:
 def decided(name: str) -> bool:
     """Whether the better direction of `name` is known: from its suffix, or set here as
     none at all (not an outcome)."""
-    return direction(name) is not None or name in _NOT_AN_OUTCOME
+    return direction(name) is not None or _not_an_outcome(name)
 
 
 def _generated_words(name: str) -> Optional[Tuple[str, str]]:
     """(label, unit) of the generated shapes: counter columns and phase metrics."""
+    if name.endswith(_RUN_FRACTION):
+        return f"counter running fraction in the {name[: -len(_RUN_FRACTION)].replace('_', ' ')} phase", ""
     for per, words in _PER.items():
         suffix = "_per_" + per
         if not name.endswith(suffix):

@@ -1,8 +1,11 @@
 """End-to-end behaviour of build/mapbench: bad input, a tiny real run, Ctrl-C."""
 import json
 import os
+import pathlib
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 import pandas as pd
@@ -59,6 +62,7 @@ def test_tiny_run_writes_csv_and_environment(run_mapbench, tmp_path):
                 "virtualization", "build"):
         assert key in env
     assert env["perf"]["mode"] == rows["counters_mode"][0]
+    assert env["perf"]["counters_kernel"] == rows["counters_kernel"][0]
     assert str(run_dir / "results.csv").endswith("results.csv") and "results:" in result.stdout
     assert not list(tmp_path.glob(".mapbench-scratch-*"))
 
@@ -69,6 +73,53 @@ def test_counters_none_leaves_counter_cells_empty(run_mapbench, tmp_path):
     rows = pd.read_csv(tmp_path / "run" / "results.csv")
     assert set(rows["counters_mode"]) == {"none"}
     assert not any(c.endswith("_per_page") and c != "pages_per_op" for c in rows.columns)
+
+
+def test_refused_kernel_counting_leaves_no_false_zero(mapbench_binary):
+    """A normal user under perf_event_paranoid >= 2: counters that need kernel mode are
+    empty (never 0), the both-mode ones count user mode only and every row says so."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root to switch to an unprivileged user")
+    paranoid = pathlib.Path("/proc/sys/kernel/perf_event_paranoid").read_text().strip()
+    if int(paranoid) < 2:
+        pytest.skip(f"perf_event_paranoid={paranoid}: a normal user may count kernel mode")
+    base = pathlib.Path(tempfile.mkdtemp(prefix="mapbench-noroot-"))
+    try:
+        os.chmod(base, 0o777)
+        # A case with phases too: their per-phase counters follow the same rule.
+        result = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", mapbench_binary,
+             "--filter", "ceiling/memory_read/pattern:seq/block_kib:1024|"
+                         "populate/method:fault/backing:anon/size_mib:16/state:steady",
+             "--benchmark_repetitions=1", "--benchmark_min_time=0.01", "--out_dir", str(base / "run")],
+            cwd=base, capture_output=True, text=True, timeout=120)
+        if result.returncode == 126 or "mapbench:" not in result.stderr:
+            pytest.skip("the build directory is not reachable by an unprivileged user")
+        assert result.returncode == 0, result.stderr
+        rows = pd.read_csv(base / "run" / "results.csv")
+        perf = json.loads((base / "run" / "environment.json").read_text())["perf"]
+    finally:
+        shutil.rmtree(base)
+    assert len(rows) == 2 and set(rows["status"]) == {"ok"}
+    # context-switches:u always reads 0 (the kernel switches tasks in kernel mode): empty instead.
+    assert rows["context_switches_per_op"].isna().all(), rows["context_switches_per_op"].tolist()
+    assert "kernel counting refused by perf_event_paranoid=" + paranoid in result.stderr
+    statuses = {c["column"]: c for c in perf["counters"]}
+    for column, status in statuses.items():
+        cells = [c for c in rows.columns if c == column + "_per_op" or c.endswith("_" + column + "_per_op")]
+        assert cells, column
+        if not status["available"]:
+            assert rows[cells].isna().all().all(), f"{column} could not count: {status['detail']}"
+        assert "kernel" not in status["modes"], status
+    # context-switches:u would always read 0: it must be empty instead, with the reason.
+    assert not statuses["context_switches"]["available"]
+    assert "kernel mode only" in statuses["context_switches"]["detail"]
+    assert statuses["minor_faults"]["available"] and statuses["minor_faults"]["user_only"]
+    assert (rows["counters_kernel"] == 0).all() and perf["counters_kernel"] == 0
+    assert set(rows["counters_user_only"]) == {" ".join(perf["counters_user_only"])}
+    assert "minor_faults" in perf["counters_user_only"]
+    populate = rows[rows["family"] == "populate"]
+    assert (populate["touch_counter_run_fraction"] == 1).all()  # software counters: never multiplexed
 
 
 def test_an_existing_run_folder_is_never_overwritten(run_mapbench):

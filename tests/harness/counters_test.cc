@@ -3,8 +3,13 @@
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 
+#include "harness/phases.h"
+#include "harness/run_context.h"
+#include "harness/workload.h"
+#include "tests/harness/fake_perf.h"
 #include "tests/harness/sanitizers.h"
 
 namespace mapbench {
@@ -140,14 +145,101 @@ TEST(CounterSet, OnlyHardwareRequestedFallsBackToSoftwareSet) {
   EXPECT_FALSE(Status(set, "cycles").available);
 }
 
-TEST(CounterSet, ParanoidKernelRefusalCountsUserModeOnly) {
-  FakePerf perf;
+// perf_event_paranoid=2 without CAP_PERFMON refuses every attr that counts kernel mode.
+TEST(CounterSet, RefusedKernelCountingLeavesKernelOnlyCountersEmptyWithTheReason) {
+  GroupReadPerf perf;
+  perf.refuse_kernel = true;
+  std::vector<std::string> warnings;
+  CounterSet set = CounterSet::Resolve(DefaultCounters(), perf.Opener(), &warnings);
+  // cycles:k excludes user mode; context switches happen in kernel mode only: a user-mode
+  // count of either would be a 0 that means nothing.
+  for (const char* column : {"cycles_kernel", "instructions_kernel", "context_switches"}) {
+    const CounterStatus& s = Status(set, column);
+    EXPECT_FALSE(s.available) << column;
+    EXPECT_NE(s.detail.find("kernel counting refused by perf_event_paranoid"), std::string::npos)
+        << column << ": " << s.detail;
+    bool warned = false;
+    for (const std::string& w : warnings) warned |= w.find(column) != std::string::npos;
+    EXPECT_TRUE(warned) << column;
+  }
+  for (const perf_event_attr& attr : perf.opened) {
+    EXPECT_FALSE(attr.exclude_user && attr.exclude_kernel) << "an attr that counts nothing opened";
+  }
+  EXPECT_TRUE(Status(set, "cycles_user").available);
+  EXPECT_FALSE(Status(set, "cycles_user").user_only);  // user mode is all it was asked for
+}
+
+TEST(CounterSet, RefusedKernelCountingMakesBothModeCountersUserOnlyAndSaysSo) {
+  GroupReadPerf perf;
   perf.refuse_kernel = true;
   CounterSet set = CounterSet::Resolve(DefaultCounters(), perf.Opener(), nullptr);
-  const CounterStatus& kernel = Status(set, "instructions_kernel");
-  EXPECT_TRUE(kernel.available);
-  EXPECT_TRUE(kernel.user_only);
-  EXPECT_NE(kernel.detail.find("user mode only"), std::string::npos);
+  for (const char* column : {"dtlb_load_misses", "minor_faults", "major_faults"}) {
+    const CounterStatus& s = Status(set, column);
+    EXPECT_TRUE(s.available) << column;
+    EXPECT_TRUE(s.user_only) << column;
+    EXPECT_NE(s.detail.find("user mode only"), std::string::npos) << s.detail;
+  }
+  // A user-mode fault count leaves out faults taken inside the kernel: another quantity.
+  EXPECT_NE(Status(set, "minor_faults").detail.find("inside the kernel"), std::string::npos)
+      << Status(set, "minor_faults").detail;
+  CounterGroup group(set);  // the runs open them user-only too, so the cells fill
+  group.Enable();
+  group.Disable();
+  CounterGroup::Readings readings = group.Read();
+  for (size_t i = 0; i < set.statuses().size(); ++i) {
+    EXPECT_EQ(readings.values[i].has_value(), set.statuses()[i].available)
+        << set.statuses()[i].spec.column;
+  }
+}
+
+TEST(CounterSet, TheRowSaysWhetherKernelModeCountedAndWhichCountersLostIt) {
+  GroupReadPerf refused;
+  refused.refuse_kernel = true;
+  CounterSet set = CounterSet::Resolve(DefaultCounters(), refused.Opener(), nullptr, 2);
+  EXPECT_EQ(set.KernelCounting(), "0");
+  EXPECT_EQ(set.UserOnlyColumns(), "dtlb_load_misses minor_faults major_faults");
+  EXPECT_EQ(set.Mode(), "hardware+software");  // what kinds count; counters_kernel says how
+  EXPECT_NE(
+      Status(set, "cycles_kernel").detail.find("perf_event_paranoid=2: needs <=1 or CAP_PERFMON"),
+      std::string::npos)
+      << Status(set, "cycles_kernel").detail;
+  EXPECT_EQ(Status(set, "cycles_kernel").modes, "");
+  EXPECT_EQ(Status(set, "minor_faults").modes, "user");
+  EXPECT_EQ(Status(set, "cycles_user").modes, "user");
+
+  GroupReadPerf allowed;
+  CounterSet all = CounterSet::Resolve(DefaultCounters(), allowed.Opener(), nullptr, -1);
+  EXPECT_EQ(all.KernelCounting(), "1");
+  EXPECT_EQ(all.UserOnlyColumns(), "");
+  EXPECT_EQ(Status(all, "minor_faults").modes, "user+kernel");
+  EXPECT_EQ(Status(all, "cycles_kernel").modes, "kernel");
+  EXPECT_EQ(Status(all, "context_switches").modes, "kernel");
+
+  EXPECT_EQ(CounterSet::Resolve({}, allowed.Opener(), nullptr).KernelCounting(), "");
+}
+
+// No PMU and no kernel counting (this VM as a normal user): both reasons are given.
+TEST(CounterSet, KernelOnlyEventWithoutPmuSaysBoth) {
+  GroupReadPerf perf;
+  perf.refuse_kernel = true;
+  perf.hardware_errno = ENOENT;
+  CounterSet set = CounterSet::Resolve(DefaultCounters(), perf.Opener(), nullptr, 2);
+  const std::string& detail = Status(set, "cycles_kernel").detail;
+  EXPECT_FALSE(Status(set, "cycles_kernel").available);
+  EXPECT_NE(detail.find("no PMU support"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("kernel counting refused"), std::string::npos) << detail;
+  EXPECT_EQ(set.Mode(), "software");
+  EXPECT_EQ(set.KernelCounting(), "0");
+  EXPECT_EQ(set.UserOnlyColumns(), "minor_faults major_faults");
+}
+
+TEST(ParseParanoid, SignedWholeNumbersOnly) {
+  EXPECT_EQ(ParseParanoid("2\n"), 2);
+  EXPECT_EQ(ParseParanoid("-1"), -1);
+  EXPECT_EQ(ParseParanoid("4"), 4);
+  EXPECT_FALSE(ParseParanoid(""));
+  EXPECT_FALSE(ParseParanoid("-"));
+  EXPECT_FALSE(ParseParanoid("two"));
 }
 
 TEST(CounterSet, NothingOpensMeansNone) {
@@ -169,6 +261,54 @@ TEST(CounterSet, EmptyRequestIsNone) {
   CounterSet set = CounterSet::Resolve({}, perf.Opener(), nullptr);
   EXPECT_EQ(set.Mode(), "none");
   EXPECT_TRUE(set.statuses().empty());
+}
+
+double Metric(const Outcome& outcome, const std::string& name) {
+  for (const auto& [key, value] : outcome.metrics) {
+    if (key == name) return value;
+  }
+  ADD_FAILURE() << "no metric " << name;
+  return -1;
+}
+
+// Each phase's group runs beside the row's own and can be multiplexed: its counts are
+// scaled and its running fraction recorded.
+TEST(Phases, RecordEachPhasesCounterRunFraction) {
+  GroupReadPerf perf;
+  // Group leaders in order: the probe, then the map and touch phases' groups.
+  perf.times = [](int leader) {
+    return leader == 2 ? std::pair<uint64_t, uint64_t>{1000, 250}
+                       : std::pair<uint64_t, uint64_t>{1000, 1000};
+  };
+  RunContext context;
+  context.counters =
+      CounterSet::Resolve({{"minor_faults", "minor-faults"}}, perf.Opener(), nullptr);
+  ASSERT_TRUE(context.counters.statuses()[0].available);
+  Phases phases(context, {"map", "touch"});
+  for (size_t phase : {0, 1}) {
+    phases.Begin(phase);
+    phases.End(phase);
+  }
+  Outcome outcome;
+  phases.AddTo(outcome, 4);
+  EXPECT_DOUBLE_EQ(Metric(outcome, "map_minor_faults_per_op"), 25);     // 100 over 4 ops
+  EXPECT_DOUBLE_EQ(Metric(outcome, "touch_minor_faults_per_op"), 100);  // 400 scaled, over 4 ops
+  EXPECT_DOUBLE_EQ(Metric(outcome, "map_counter_run_fraction"), 1.0);
+  EXPECT_DOUBLE_EQ(Metric(outcome, "touch_counter_run_fraction"), 0.25);
+  std::vector<std::string> declared = PhaseMetricNames({"map", "touch"});
+  for (const char* name : {"map_counter_run_fraction", "touch_counter_run_fraction"}) {
+    EXPECT_NE(std::find(declared.begin(), declared.end(), name), declared.end()) << name;
+  }
+}
+
+TEST(Phases, NoCountersRecordNoRunFraction) {
+  RunContext context;  // no counters resolved
+  Phases phases(context, {"map"});
+  phases.Begin(0);
+  phases.End(0);
+  Outcome outcome;
+  phases.AddTo(outcome, 1);
+  for (const auto& [key, value] : outcome.metrics) EXPECT_NE(key, "map_counter_run_fraction");
 }
 
 // Against the real kernel: touching fresh anonymous pages must count minor faults.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -101,6 +102,44 @@ TEST(RowCells, SkipsAndErrorsKeepTheirReason) {
   failed.error_occurred = true;
   failed.error_message = "mmap: Cannot allocate memory";
   EXPECT_EQ(RowCells(failed, context)["status"], "error");
+}
+
+// Kernel counting refused: the row says so, and names the user-mode-only counters.
+TEST(RowCells, SayWhichCountersLostKernelMode) {
+  auto cases = Cases();
+  RowContext context{.run_id = "r",
+                     .counters_mode = "software",
+                     .cases = &cases,
+                     .counters_kernel = "0",
+                     .counters_user_only = "minor_faults major_faults"};
+  auto cells = RowCells(OkRun(), context);
+  EXPECT_EQ(cells["counters_kernel"], "0");
+  EXPECT_EQ(cells["counters_user_only"], "minor_faults major_faults");
+  BenchRun skipped = OkRun();
+  skipped.error_occurred = true;
+  skipped.error_message = std::string(keys::kSkipPrefix) + "no disk";
+  EXPECT_EQ(RowCells(skipped, context)["counters_kernel"], "0");  // like counters_mode
+  const std::vector<std::string>& base = BaseColumns();
+  auto mode = std::find(base.begin(), base.end(), "counters_mode");
+  ASSERT_NE(mode, base.end());
+  ASSERT_LT(mode + 2, base.end());
+  EXPECT_EQ(*(mode + 1), "counters_kernel");
+  EXPECT_EQ(*(mode + 2), "counters_user_only");
+}
+
+// Per-thread running fractions ("key@thread") become one cell: the smallest.
+TEST(RowCells, RunFractionsAreTheSmallestOverThreads) {
+  auto cases = Cases();
+  RowContext context{"r", "hardware", &cases};
+  BenchRun run = OkRun();
+  run.counters[keys::RunFraction(0)] = Counter(1);
+  run.counters[keys::RunFraction(1)] = Counter(0.25);
+  run.counters["metric.touch_counter_run_fraction@0"] = Counter(0.5);
+  run.counters["metric.touch_counter_run_fraction@1"] = Counter(0.75);
+  auto cells = RowCells(run, context);
+  EXPECT_EQ(cells["counter_run_fraction"], "0.25");
+  EXPECT_EQ(cells["touch_counter_run_fraction"], "0.5");
+  EXPECT_EQ(cells.count("touch_counter_run_fraction@0"), 0u);
 }
 
 TEST(CsvLayout, ColumnsAreBaseThenParamsMetricsCounters) {

@@ -10,9 +10,11 @@
 #include <limits>
 #include <thread>
 
+#include "harness/csv_reporter.h"
 #include "harness/registry.h"
 #include "harness/run_context.h"
 #include "harness/workload.h"
+#include "tests/harness/fake_perf.h"
 #include "tests/harness/sanitizers.h"
 
 namespace mapbench {
@@ -104,6 +106,40 @@ TEST(GoogleBenchmarkThreads, MeasurementPerThreadCountsEveryThreadsFaults) {
   EXPECT_DOUBLE_EQ(counters.at(keys::kValid).value, 1.0);
 }
 
+// Google Benchmark averages kAvgThreads values over threads: the row's running fraction
+// must still be the smallest of any thread's groups, not their mean.
+TEST(GoogleBenchmarkThreads, RowRunFractionIsTheSmallestOverThreads) {
+  static GroupReadPerf perf;
+  // Group leaders in order: the probe, then one per benchmark thread; one is multiplexed.
+  perf.times = [](int leader) {
+    return leader == 2 ? std::pair<uint64_t, uint64_t>{1000, 500}
+                       : std::pair<uint64_t, uint64_t>{1000, 1000};
+  };
+  static RunContext context;
+  context.counters =
+      CounterSet::Resolve({{"minor_faults", "minor-faults"}}, perf.Opener(), nullptr);
+  ASSERT_TRUE(context.counters.statuses()[0].available);
+  benchmark::RegisterBenchmark("parallel_test/run_fraction",
+                               [](benchmark::State& state) {
+                                 {
+                                   Measurement measure(state, context);
+                                   for (auto _ : state) {
+                                   }
+                                 }
+                                 Outcome outcome;
+                                 outcome.valid = true;
+                                 Report(state, outcome);
+                               })
+      ->Threads(2)
+      ->Iterations(4);
+  Capture capture;
+  benchmark::RunSpecifiedBenchmarks(&capture, "^parallel_test/run_fraction");
+  ASSERT_EQ(capture.runs.size(), 1u);
+  std::map<std::string, std::string> cells = RowCells(capture.runs[0], RowContext{});
+  EXPECT_EQ(cells["counter_run_fraction"], "0.5");
+  EXPECT_EQ(cells["minor_faults_per_op"], "37.5");  // (100 + 200 scaled) over 8 ops
+}
+
 // Totals over the threads and a rate over the run's wall time.
 TEST(GoogleBenchmarkThreads, TotalRateIsTheSumOverThreadsPerSecond) {
   benchmark::RegisterBenchmark("parallel_test/rate",
@@ -147,12 +183,12 @@ TEST(WorkerCounts, AddsToTheRowsCounterCells) {
   benchmark::UserCounters cells;
   const std::string faults = std::string(keys::kCounterPrefix) + "minor_faults";
   cells[faults] = benchmark::Counter(5, benchmark::Counter::kAvgIterations);  // the thread's own
-  cells[keys::kRunFraction] = benchmark::Counter(1, benchmark::Counter::kAvgThreads);
-  AddWorkerCounts(cells, set, counts);
+  cells[keys::RunFraction(0)] = benchmark::Counter(1);
+  AddWorkerCounts(cells, 0, set, counts);
   EXPECT_DOUBLE_EQ(cells[faults].value, 125);
   EXPECT_EQ(cells[faults].flags, benchmark::Counter::kAvgIterations);
   EXPECT_EQ(cells.count(std::string(keys::kCounterPrefix) + "context_switches"), 0u);  // NaN: empty
-  EXPECT_DOUBLE_EQ(cells[keys::kRunFraction].value, 0.5);
+  EXPECT_DOUBLE_EQ(cells[keys::RunFraction(0)].value, 0.5);
 }
 
 TEST(WorkerCounts, AccumulateKeepsNanOnlyWhereNobodyCounted) {

@@ -107,7 +107,7 @@ def declared_metrics():
             names = []
             for phases in _PHASES.findall(block):
                 for phase in _LITERAL.findall(phases):
-                    names += [f"{phase}_ns_per_op", f"{phase}_{{counter}}_per_op"]
+                    names += [f"{phase}_ns_per_op", f"{phase}_{{counter}}_per_op", f"{phase}_counter_run_fraction"]
             literals = [s for s in _LITERAL.findall(_PHASES.sub("", block)) if _METRIC_NAME.match(s)]
             family, metrics = literals[0], literals[1:]
             expanded = []
@@ -146,6 +146,7 @@ def test_every_declared_metric_has_a_label_and_a_direction(family, name):
     ("major_faults_per_gib", "major faults per GiB served", "", schema.LOWER),
     ("touch_minor_faults_per_op", "minor faults in the touch phase per operation", "", schema.LOWER),
     ("map_ns_per_op", "map time per operation", "ns", schema.LOWER),
+    ("touch_counter_run_fraction", "counter running fraction in the touch phase", "", None),
     ("resident_fraction_before", "fraction of the file resident before a pass", "", None),
     ("eviction_start_s", "time until the cgroup first evicted pages", "s", None),
 ])
