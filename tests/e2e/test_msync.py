@@ -107,3 +107,29 @@ def test_in_memory_scratch_is_skipped_with_the_reason(run_mapbench, tmp_path):
     rows = pd.read_csv(tmp_path / "run" / "results.csv")
     assert set(rows["status"]) == {"skipped"}
     assert rows["message"].str.contains("durability cannot be shown: tmpfs").all()
+
+
+@pytest.mark.parametrize("cache, status", [("write back", "not_effective"), ("write through", "ok")])
+def test_a_durable_call_that_flushes_nothing_is_not_effective_on_a_write_back_cache(
+        run_mapbench, tmp_path, cache, status):
+    if not kernel_at_least(6, 5):
+        pytest.skip("the fake root hides /proc from kpageflags and smaps: needs cachestat (Linux 6.5)")
+    # A fake /sys whose device stat never moves: no flush is ever seen during a call.
+    dev = os.stat(tmp_path).st_dev
+    block = tmp_path / "sysroot" / "sys" / "dev" / "block" / f"{os.major(dev)}:{os.minor(dev)}"
+    (block / "queue").mkdir(parents=True)
+    (block / "stat").write_text("  100 0 800 1 200 0 1600 2 0 3 4 0 0 0 0 50 5\n")
+    (block / "queue" / "write_cache").write_text(cache + "\n")
+    result = run_mapbench("--filter", "^msync/method:(fsync|sync_file_range)/dirty_pages:1/.*folios:small",
+                          "--benchmark_repetitions=1", "--system_root", str(tmp_path / "sysroot"),
+                          "--page_state=cachestat", "--out_dir=run")
+    rows = pd.read_csv(tmp_path / "run" / "results.csv").set_index("method")
+    assert rows.loc["fsync", "status"] == status, rows.loc["fsync", "config_note"]
+    assert rows.loc["fsync", "valid"] == 1  # the bytes were on the device: not invalid
+    if status == "not_effective":
+        assert "durable claimed, but 8 of 8 calls completed no device cache flush" in rows.loc["fsync", "config_note"]
+    else:
+        assert "write-through: no flush needed" in rows.loc["fsync", "validation"]
+    # sync_file_range promises no flush: the same device leaves it ok either way.
+    assert rows.loc["sync_file_range", "status"] == "ok"
+    assert result.returncode == 0, result.stderr
