@@ -5,16 +5,22 @@
 //   or nothing (method:none, the floor of the timed region). Dirtying the k pages before
 //   it (memcpy into the mapping, or pwrite for method:pwrite_fsync) is timed apart as
 //   the "dirty" phase; total_ns_per_op adds both.
-// Untimed, each iteration: vmstat/device/cachestat readings, validation, and restoring
-//   a clean, cached file (mapped and read-faulted) with the folio size the row claims.
-// Verified: each iteration writes a new generation to its k pages; after the call the
-//   mapping is dropped, the pages evicted (fdatasync + FADV_DONTNEED), checked gone
-//   (cachestat) and read back through a separate descriptor: they must hold that
-//   generation. Durable methods must also leave no page dirty or under writeback.
-//   For ms_async and none the eviction's own fdatasync writes the pages: those rows
-//   prove the bytes, not the call (file_dirty_pages_after_sync shows what was left).
+// Untimed, each iteration: vmstat/device/page-state readings and the checks below. The
+//   file stays mapped, read-faulted and cached in the folio size the row claims.
+// Verified, in this order after the call alone (no other sync before): the file's page
+//   state (cachestat, else pagemap+kpageflags, else smaps: --page_state), then an
+//   O_DIRECT read of the k dirtied pages through a separate descriptor, which must hold
+//   this iteration's generation. The parameter `durability` says what the method
+//   promises: `durable` (ms_sync*, fsync, fdatasync, pwrite_fsync: no page may be left
+//   dirty or under writeback, the read-back must match, else invalid; on a device with a
+//   write-back cache a flush must complete during the call, else not_effective),
+//   `written_no_flush` (sync_file_range: clean and read back, no flush or metadata
+//   promised: not durable), `none` (ms_async, none: what the call left dirty is recorded,
+//   and the bytes are read back after the check's own fdatasync). The page state comes
+//   first because an O_DIRECT read writes dirty pages back before reading. Files in
+//   memory (tmpfs) or refusing O_DIRECT are skipped: nothing there can be shown durable.
 // Kernel paths: write-protect faults + page_mkwrite, filemap_write_and_wait_range,
-//   ext4 journal commit, folio-granular dirtying (a large folio is dirtied whole).
+//   ext4 journal commit, block-layer cache flush, folio-granular dirtying.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -23,7 +29,6 @@
 #include <cstring>
 #include <vector>
 
-#include "harness/cache_control.h"
 #include "harness/child_process.h"
 #include "harness/file_content.h"
 #include "harness/phases.h"
@@ -35,8 +40,12 @@
 namespace mapbench {
 namespace {
 
-constexpr uint64_t kPage = 4096;
 constexpr uint64_t kLargeChunk = 2 << 20;  // one pwrite per 2 MiB: ext4 keeps 2 MiB folios
+
+uint64_t PageBytes() {
+  static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  return page;
+}
 
 enum class Method {
   kNone,
@@ -71,8 +80,18 @@ const char* MethodName(Method m) {
   return "?";
 }
 
-// Methods that claim the data is on disk when they return.
-bool Durable(Method m) { return m != Method::kNone && m != Method::kMsAsync; }
+// What each method promises when it returns (Durability in harness/writeback.h).
+Durability Promise(Method m) {
+  switch (m) {
+    case Method::kNone:
+    case Method::kMsAsync:
+      return Durability::kNone;
+    case Method::kSyncFileRange:
+      return Durability::kWrittenNoFlush;
+    default:
+      return Durability::kDurable;
+  }
+}
 bool Mapped(Method m) { return m != Method::kPwriteFsync; }
 
 struct Config {
@@ -108,7 +127,7 @@ Mapping MapAndTouch(int fd, uint64_t size) {
   Mapping map(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), size);
   if (!map.valid()) return map;
   uint64_t sum = 0;
-  for (uint64_t offset = 0; offset < size; offset += kPage) {
+  for (uint64_t offset = 0; offset < size; offset += PageBytes()) {
     sum += *reinterpret_cast<volatile const uint64_t*>(map.data() + offset);
   }
   benchmark::DoNotOptimize(sum);
@@ -126,27 +145,43 @@ std::optional<std::string> PwriteAll(int fd, const char* data, uint64_t bytes, u
   return std::nullopt;
 }
 
+// "1" / "1-3": the range of a per-iteration count, for notes.
+std::string Range(uint64_t lo, uint64_t hi) {
+  std::string text = std::to_string(lo);
+  if (hi != lo) text.append("-").append(std::to_string(hi));
+  return text;
+}
+
 void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
-  const uint64_t size = c.file_pages * kPage;
-  if (auto why = CheckMemory(ctx, 3 * size)) return Skip(state, *why);  // cache, image, staging
+  const uint64_t page = PageBytes();
+  const uint64_t size = c.file_pages * page;
+  if (auto why = CheckMemory(ctx, 2 * size)) return Skip(state, *why);  // cache, staging
   std::string error;
   auto file =
-      MakeGenerationFile(ctx.scratch->path(), size, c.large_folios ? kLargeChunk : kPage, &error);
+      MakeGenerationFile(ctx.scratch->path(), size, c.large_folios ? kLargeChunk : page, &error);
   if (!file) return Skip(state, error);
-  const int fd = file->fd.get(), check_fd = file->check.get();
-  // Read-back of 4 KiB-folio files must not bring pages back as large folios.
-  if (!c.large_folios) posix_fadvise(check_fd, 0, 0, POSIX_FADV_RANDOM);
-  if (!FileCacheStat(fd, 0, 0, &error)) return Skip(state, error);  // cachestat: Linux 6.5+
-  std::string device_error;
+  const int fd = file->fd.get();
+  if (auto why = InMemoryFilesystem(fd)) return Skip(state, "durability cannot be shown: " + *why);
+  // The read-back: a separate descriptor that reads what the device holds.
+  UniqueFd direct = OpenDirect(fd, &error);
+  if (!direct.valid()) return Skip(state, "durability cannot be shown: " + error);
+  auto page_state = FilePageState::Open(fd, size, ctx.system,
+                                        ParsePageStateMethod(ctx.config.page_state), &error);
+  if (!page_state) return Skip(state, error);
+  std::string device_error, cache_error;
   const std::optional<std::string> device_stat = BlockStatPathFor(fd, ctx.system, &device_error);
+  const std::optional<bool> volatile_cache = VolatileWriteCacheFor(fd, ctx.system, &cache_error);
+  const Durability promise = Promise(c.method);
 
   const auto runs = DirtyRuns(c);
-  const uint64_t span_begin = runs.front().first * kPage;
-  const uint64_t span_end = (runs.back().first + runs.back().second) * kPage;
-  // The file's content, kept to rewrite it whole (large folios) after each eviction.
-  std::vector<uint64_t> image(size / 8);
-  for (uint64_t i = 0; i < image.size(); ++i) image[i] = GenerationWord(0, i);
-  std::vector<char> staged(c.dirty_pages * kPage);  // this iteration's new page content
+  const uint64_t span_begin = runs.front().first * page;
+  const uint64_t span_end = (runs.back().first + runs.back().second) * page;
+  std::vector<char> staged(c.dirty_pages * page);  // this iteration's new page content
+  // O_DIRECT needs an aligned buffer: an anonymous mapping is page-aligned.
+  Mapping read_back(
+      mmap(nullptr, staged.size(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+      staged.size());
+  if (!read_back.valid()) return Skip(state, SysError("mmap(read-back buffer)"));
 
   Mapping map;
   if (Mapped(c.method)) {
@@ -154,14 +189,18 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
     if (!map.valid())
       return Skip(state, SysError("mmap(MAP_SHARED, len=" + std::to_string(size) + ")"));
   }
-  // How many pages one 4 KiB store dirties: 1 with 4 KiB folios, the folio's pages else.
+  // kpageflags and smaps read the page state through the mapping (pwrite_fsync: their own).
+  const char* state_map = map.valid() ? map.data() : nullptr;
+  // How many pages one small store dirties: 1 with 4 KiB folios, the folio's pages else.
   uint64_t pages_per_store = 0;
   {
     Mapping probe = Mapped(c.method) ? Mapping() : MapAndTouch(fd, size);
     char* base = Mapped(c.method) ? map.data() : probe.data();
     if (base == nullptr) return Skip(state, SysError("mmap(probe)"));
-    std::memcpy(base, &image[0], 8);  // the same bytes: the content does not change
-    auto stat = FileCacheStat(fd, 0, 0, &error);
+    // The same bytes, stored (volatile: a store of the value just loaded is not elided).
+    volatile uint64_t* first_word = reinterpret_cast<volatile uint64_t*>(base);
+    *first_word = *first_word;
+    auto stat = page_state->Read(base, &error);
     if (!stat) return Skip(state, error);
     pages_per_store = stat->dirty;
     if (fdatasync(fd) != 0) return Skip(state, SysError("fdatasync"));
@@ -172,7 +211,8 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
   uint64_t generation = 0, sync_ns = 0, sync_errors = 0;
   double dirty_before_sum = 0, dirty_after_sum = 0, writeback_after_sum = 0;
   uint64_t dirty_before_min = UINT64_MAX, dirty_before_max = 0, dirty_after_max = 0;
-  uint64_t writeback_after_max = 0, still_cached_max = 0;
+  bool writeback_seen = true;  // false: the page-state method cannot see writeback
+  uint64_t calls_flush_counted = 0, calls_unflushed = 0, flushes_min = UINT64_MAX, flushes_max = 0;
   std::string failure;
   CounterValues vm0, vm1, dev1;
 
@@ -184,48 +224,60 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
   auto fail = [&](const std::string& why) {
     if (failure.empty()) failure = "generation " + std::to_string(generation) + ": " + why;
   };
+  // The dirtied pages as the device holds them, against this iteration's generation.
+  auto read_back_error = [&]() -> std::optional<std::string> {
+    for (const auto& [first, count] : runs) {
+      if (auto why = PreadExact(direct.get(), read_back.data(), count * page, first * page))
+        return why;
+      if (auto wrong = CheckRegion(read_back.data(), count * page, first * page / 8,
+                                   Expected{generation, 1, 0}))
+        return wrong;
+    }
+    return std::nullopt;
+  };
 
-  // After the call: record what it left, prove the bytes are on disk, restore the state.
+  // After the call: what it left and whether the device holds the bytes, checked before
+  // any other sync; then the file is made clean for the next iteration.
   auto after_sync = [&]() {
     const CounterValues vm2 = read_vmstat(), dev2 = read_device();
     auto dirtied = CounterDeltas(vm0, vm1, {"nr_dirtied"});
     auto written = CounterDeltas(vm1, vm2, {"nr_written"});
     dirtied.insert(written.begin(), written.end());
     vmstat.Add(dirtied);
-    device.Add(CounterDeltas(dev1, dev2, kDeviceKeys));
-    auto left = FileCacheStat(fd, 0, 0, &error);
+    const auto device_deltas = CounterDeltas(dev1, dev2, kDeviceKeys);
+    device.Add(device_deltas);
+    auto left = page_state->Read(state_map, &error);
     if (!left) return fail(error);
-    dirty_after_sum += left->dirty;
-    writeback_after_sum += left->writeback;
+    dirty_after_sum += static_cast<double>(left->dirty);
     dirty_after_max = std::max(dirty_after_max, left->dirty);
-    writeback_after_max = std::max(writeback_after_max, left->writeback);
+    if (left->writeback) {
+      writeback_after_sum += static_cast<double>(*left->writeback);
+    } else {
+      writeback_seen = false;
+    }
 
-    if (map.valid() && map.reset() != 0)
-      return fail(SysError("munmap"));  // mapped pages stay cached
-    if (fdatasync(fd) != 0) return fail(SysError("fdatasync"));
-    const uint64_t evict_begin = c.large_folios ? 0 : span_begin;
-    const uint64_t evict_len = c.large_folios ? 0 : span_end - span_begin;
-    if (int rc = posix_fadvise(check_fd, evict_begin, evict_len, POSIX_FADV_DONTNEED); rc != 0) {
-      return fail(SysError("posix_fadvise(DONTNEED)", rc));
+    SyncEvidence evidence;
+    evidence.promise = promise;
+    evidence.after = *left;
+    evidence.volatile_cache = volatile_cache;
+    if (auto flushes = device_deltas.find("flushes"); flushes != device_deltas.end()) {
+      evidence.flushes = flushes->second;
+      ++calls_flush_counted;
+      const auto flushes_now = static_cast<uint64_t>(std::max<int64_t>(0, flushes->second));
+      flushes_min = std::min(flushes_min, flushes_now);
+      flushes_max = std::max(flushes_max, flushes_now);
     }
-    auto cached = FileCacheStat(fd, span_begin, span_end - span_begin, &error);
-    if (!cached) return fail(error);
-    still_cached_max = std::max(still_cached_max, cached->cached);
-    for (const auto& [first, count] : runs) {
-      if (auto wrong =
-              CheckFile(check_fd, first * kPage, count * kPage, Expected{generation, 1, 0})) {
-        return fail(*wrong);
-      }
-    }
-    if (c.large_folios) {  // read-back left 4 KiB folios: write the file anew in large ones
-      if (auto why = EvictFromCache(check_fd)) return fail(*why);
-      if (auto why = PwriteAll(fd, reinterpret_cast<const char*>(image.data()), size, 0))
-        return fail(*why);
-      if (fdatasync(fd) != 0) return fail(SysError("fdatasync"));
-    }
-    if (Mapped(c.method)) {
-      map = MapAndTouch(fd, size);
-      if (!map.valid()) return fail(SysError("mmap"));
+    // A method that promises nothing is not judged on the call: the check syncs first and
+    // then proves only that the bytes were written to the file.
+    if (promise == Durability::kNone && fdatasync(fd) != 0) return fail(SysError("fdatasync"));
+    evidence.read_back_error = read_back_error();
+    const SyncVerdict verdict = JudgeSync(evidence);
+    if (!verdict.valid) fail(verdict.problem);
+    if (!verdict.flushed) ++calls_unflushed;
+    // A call that left pages dirty (an invalid row) must not leave them to the next one.
+    if (promise != Durability::kNone && (left->dirty > 0 || left->writeback.value_or(0) > 0) &&
+        fdatasync(fd) != 0) {
+      return fail(SysError("fdatasync"));
     }
   };
 
@@ -236,7 +288,7 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
       measure.Pause();
       if (pending) after_sync();
       pending = false;
-      if (!failure.empty()) {  // a failed check may have left no mapping: stop working
+      if (!failure.empty()) {  // the file's state is unknown after a failed check: stop
         measure.Resume();
         state.SetIterationTime(0);
         continue;
@@ -244,26 +296,27 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
       ++generation;
       char* out = staged.data();
       for (const auto& [first, count] : runs) {
-        StampWords(out, count * kPage, first * kPage / 8, Expected{generation, 1, 0});
-        std::memcpy(reinterpret_cast<char*>(image.data()) + first * kPage, out, count * kPage);
-        out += count * kPage;
+        StampWords(out, count * page, first * page / 8, Expected{generation, 1, 0});
+        out += count * page;
       }
       vm0 = read_vmstat();
       phases.Begin(0);
       out = staged.data();
       for (const auto& [first, count] : runs) {
         if (Mapped(c.method)) {
-          std::memcpy(map.data() + first * kPage, out, count * kPage);
-        } else if (auto why = PwriteAll(fd, out, count * kPage, first * kPage)) {
+          std::memcpy(map.data() + first * page, out, count * page);
+        } else if (auto why = PwriteAll(fd, out, count * page, first * page)) {
           fail(*why);
         }
-        out += count * kPage;
+        out += count * page;
       }
       phases.End(0);
-      if (auto before = FileCacheStat(fd, 0, 0, &error)) {
-        dirty_before_sum += before->dirty;
+      if (auto before = page_state->Read(state_map, &error)) {
+        dirty_before_sum += static_cast<double>(before->dirty);
         dirty_before_min = std::min(dirty_before_min, before->dirty);
         dirty_before_max = std::max(dirty_before_max, before->dirty);
+      } else {
+        fail(error);
       }
       vm1 = read_vmstat();
       dev1 = read_device();
@@ -312,51 +365,81 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
   const double ops = static_cast<double>(generation);
   if (ops == 0) return Skip(state, "no iterations ran");
   const uint64_t k = c.dirty_pages;
-  const bool clean_after = dirty_after_max == 0 && writeback_after_max == 0;
-  bool valid = failure.empty() && still_cached_max == 0;
-  if (valid && Durable(c.method) && !clean_after) valid = false;
 
   Outcome outcome;
-  outcome.bytes_per_op = static_cast<double>(k * kPage);
+  outcome.bytes_per_op = static_cast<double>(k * page);
   outcome.pages_per_op = static_cast<double>(k);
-  outcome.valid = valid;
-  const std::string cleanliness = Durable(c.method)
-                                      ? "; no page dirty or under writeback after the call"
-                                      : "; the call left up to " + std::to_string(dirty_after_max) +
-                                            " pages dirty, written by the check's own fdatasync";
+  outcome.valid = failure.empty();
+  const std::string method_words = page_state->method() == PageStateMethod::kSmaps
+                                       ? "smaps, which cannot see writeback"
+                                       : PageStateMethodName(page_state->method());
+  const std::string generations = std::to_string(generation) + " generations";
+  const std::string read_words =
+      "an O_DIRECT read of the " + std::to_string(k) + " dirtied page(s) held the generation";
+  std::string flush_words;
+  if (!volatile_cache) {
+    flush_words = "device cache flushes not checked: " + cache_error;
+  } else if (calls_flush_counted < generation) {
+    flush_words = "device cache flushes not counted: " +
+                  (device_stat ? std::string("the stat file has no flush fields (Linux 5.5+)")
+                               : device_error);
+  } else if (!*volatile_cache) {
+    flush_words = "the device's write cache is write-through: no flush needed";
+  } else if (promise == Durability::kDurable && calls_unflushed == 0) {
+    flush_words = "the device's write-back cache was flushed during every call (" +
+                  Range(flushes_min, flushes_max) + " flush(es))";
+  } else {
+    flush_words = "device cache flushes during a call: " + Range(flushes_min, flushes_max);
+  }
   if (!failure.empty()) {
     outcome.validation = failure;
-  } else if (still_cached_max > 0) {
+  } else if (promise == Durability::kDurable) {
+    outcome.validation = "durable, after the call alone, for each of " + generations +
+                         ": no page dirty" + (writeback_seen ? " or under writeback" : "") + " (" +
+                         method_words + "), then " + read_words + "; " + flush_words;
+  } else if (promise == Durability::kWrittenNoFlush) {
     outcome.validation =
-        "eviction left " + std::to_string(still_cached_max) + " dirty-span pages cached";
-  } else if (Durable(c.method) && !clean_after) {
-    outcome.validation = "the call returned with up to " + std::to_string(dirty_after_max) +
-                         " pages dirty and " + std::to_string(writeback_after_max) +
-                         " under writeback";
+        "written, not durable (no device flush or metadata promised), after the "
+        "call alone, for each of " +
+        generations + ": no page dirty" + (writeback_seen ? " or under writeback" : "") + " (" +
+        method_words + "), then " + read_words + "; " + flush_words;
   } else {
-    outcome.validation = "each of " + std::to_string(generation) +
-                         " generations read back from disk after eviction" + cleanliness;
+    outcome.validation = "no durability promised: the call left up to " +
+                         std::to_string(dirty_after_max) + " page(s) dirty (" + method_words +
+                         "); after the check's own fdatasync " + read_words + ", each of " +
+                         generations + " (proves the bytes, not the call)";
   }
   // The folio size the row claims, seen as the pages one store dirties.
   const bool amplified = dirty_before_min > k;
-  bool folios_ok = c.large_folios
-                       ? pages_per_store > 1 && (k == c.file_pages || amplified)
-                       : pages_per_store == 1 && dirty_before_min == k && dirty_before_max == k;
-  outcome.config_ok = folios_ok;
-  outcome.config =
-      std::string(c.large_folios ? "large" : "4 KiB") + " folios: one 4 KiB store dirtied " +
-      std::to_string(pages_per_store) + " page(s); storing to " + std::to_string(k) +
-      " page(s) dirtied " + std::to_string(dirty_before_min) +
-      (dirty_before_max != dirty_before_min ? "-" + std::to_string(dirty_before_max) : "") +
-      " page(s)";
+  const bool folios_ok =
+      c.large_folios ? pages_per_store > 1 && (k == c.file_pages || amplified)
+                     : pages_per_store == 1 && dirty_before_min == k && dirty_before_max == k;
+  outcome.config_ok = folios_ok && calls_unflushed == 0;
+  outcome.config = std::string(c.large_folios ? "large" : "4 KiB") +
+                   " folios: one small store dirtied " + std::to_string(pages_per_store) +
+                   " page(s); storing to " + std::to_string(k) + " page(s) dirtied " +
+                   Range(dirty_before_min, dirty_before_max) + " page(s)";
+  if (calls_unflushed > 0) {
+    outcome.config = "durable claimed, but " + std::to_string(calls_unflushed) + " of " +
+                     std::to_string(generation) +
+                     " calls completed no device cache flush on a write-back cache; " +
+                     outcome.config;
+  }
+  outcome.config += "; page state: " + page_state->description();
+  if (volatile_cache) {
+    outcome.config +=
+        std::string("; device write cache: ") + (*volatile_cache ? "write back" : "write through");
+  }
   if (!device_stat) outcome.config += "; device counters: " + device_error;
 
   const double sync_per_op = static_cast<double>(sync_ns) / ops;
   outcome.metrics = {{"sync_ns_per_dirty_page", sync_per_op / static_cast<double>(k)},
                      {"pages_dirtied_by_one_store", static_cast<double>(pages_per_store)},
                      {"file_dirty_pages_before_sync", dirty_before_sum / ops},
-                     {"file_dirty_pages_after_sync", dirty_after_sum / ops},
-                     {"file_writeback_pages_after_sync", writeback_after_sum / ops}};
+                     {"file_dirty_pages_after_sync", dirty_after_sum / ops}};
+  if (writeback_seen) {
+    outcome.metrics.emplace_back("file_writeback_pages_after_sync", writeback_after_sum / ops);
+  }
   if (auto v = vmstat.Median("nr_dirtied"))
     outcome.metrics.emplace_back("vmstat_nr_dirtied_per_op", *v);
   if (auto v = vmstat.Median("nr_written"))
@@ -381,7 +464,8 @@ Case MakeCase(const Config& c) {
                                {"dirty_pages", std::to_string(c.dirty_pages)},
                                {"file_pages", std::to_string(c.file_pages)},
                                {"layout", c.spread ? "spread" : "contiguous"},
-                               {"folios", c.large_folios ? "large" : "small"}};
+                               {"folios", c.large_folios ? "large" : "small"},
+                               {"durability", DurabilityName(Promise(c.method))}};
   const int iterations = c.iterations;
   return Case{"", params, [c](benchmark::State& s, const RunContext& ctx) { Run(s, ctx, c); },
               // Each iteration carries milliseconds of untimed validation: a fixed count

@@ -292,6 +292,7 @@ json CaptureEnvironment(const RunContext& context, const std::string& scratch_pa
                 {"suite", config.suite == Suite::kQuick ? "quick" : "full"},
                 {"filter", config.filter},
                 {"command_line", config.command_line},
+                {"page_state", config.page_state},
                 {"hostname", host},
                 {"uid", getuid()}};
   env["build"] = {{"git_revision", GitRevision()},

@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "harness/system_files.h"
+#include "harness/writeback.h"
 
 namespace mapbench {
 namespace {
@@ -34,6 +35,9 @@ const FlagDef kFlags[] = {
     {"tune_journal", "PATH", "journal of applied tunings, locked through PATH.lock "
                              "(default /var/lib/mapbench/tunings.journal)"},
     {"system_root", "DIR", "read /proc and /sys (and tune) under DIR instead of / (for tests)"},
+    {"page_state", "auto|cachestat|kpageflags|smaps",
+     "how a file's dirty and writeback pages are read (default auto: the first that works "
+     "of cachestat (Linux 6.5+), kpageflags (root), smaps (dirty only))"},
     {"list_counters", nullptr, "list the event names libpfm4 knows on this machine, then exit"},
     {"help", nullptr, "this text, then Google Benchmark's flags"},
 };
@@ -167,6 +171,12 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
       flags.config.tune_journal = *value;
     } else if (name == "system_root") {
       flags.config.system_root = *value;
+    } else if (name == "page_state") {
+      if (!ValidPageStateRequest(*value)) {
+        *error = "--page_state must be auto, cachestat, kpageflags or smaps, not '" + *value + "'";
+        return std::nullopt;
+      }
+      flags.config.page_state = *value;
     }
   }
   return flags;

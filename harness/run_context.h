@@ -25,6 +25,7 @@ struct RunConfig {
   std::vector<std::string> tunings;  // KNOB=VALUE, applied for the run and restored
   std::string tune_journal = "/var/lib/mapbench/tunings.journal";
   std::string system_root = "/";     // tests point /proc and /sys at a fixture tree
+  std::string page_state = "auto";   // how dirty/writeback pages are read (writeback.h)
   std::vector<std::string> command_line;
 };
 

@@ -31,7 +31,7 @@ METHOD_ORDER = ("ms_sync", "ms_sync_invalidate", "ms_async", "fsync", "fdatasync
                 "pwrite_fsync", "none")
 METHOD_WORDS = {"ms_sync": "msync(MS_SYNC)", "ms_async": "msync(MS_ASYNC)",
                 "ms_sync_invalidate": "msync(MS_SYNC|MS_INVALIDATE)", "fsync": "fsync", "fdatasync": "fdatasync",
-                "sync_file_range": "sync_file_range", "pwrite_fsync": "pwrite + fsync",
+                "sync_file_range": "sync_file_range (not durable)", "pwrite_fsync": "pwrite + fsync",
                 "none": "none (no call: the floor)"}
 FOLIO_ORDER = ("small", "large")
 FOLIO_WORDS = {"small": "4 KiB folios", "large": "large folios"}
@@ -132,12 +132,13 @@ def _curves_figure(config, part, notes_left, ctx):
     notes = ["latency: the sync call alone (manual time), after k pages were dirtied through the mapping "
              "(pwrite + fsync: by pwrite); msync over the whole mapping, sync_file_range over the dirty span",
              "still dirty: the file's dirty pages after the call over those before it, read from the page cache "
-             "(cachestat); every row then evicts the pages and reads them back from disk, so the bytes are "
-             "proven written either way",
+             "(cachestat, or kpageflags/smaps where it is missing); the dirtied pages are then read from the "
+             "device with O_DIRECT: right after the call for durable and sync_file_range (written, not "
+             "durable) rows, after the check's own fdatasync for MS_ASYNC and none (no promise)",
              _overlap_note(summaries[fc.TIME]), _left_dirty_note(summaries[LEFT_DIRTY]),
              fc.intervals_note(summaries[fc.TIME])]
     notes += fc.flagged_note(part[part["_flag"]], "hollow: the pages one store dirtied do not match the folio size "
-                             "the row claims")
+                             "the row claims, or a durable call flushed no device cache")
     notes += notes_left + [fc.run_note(ctx)]
     chart = draw.Chart(title=f"{FAMILY}: making k dirty pages durable, by method (log-log) — "
                              f"{_config_words(*config)}",

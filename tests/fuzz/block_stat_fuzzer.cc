@@ -1,4 +1,5 @@
-// Fuzzes the writeback parsers: a block device's stat line (ParseBlockStat) and the
+// Fuzzes the writeback parsers: a block device's stat line (ParseBlockStat), its
+// queue/write_cache text (ParseWriteCache: only the kernel's two words, trimmed) and the
 // vmstat deltas taken from "name value" text (CounterDeltas over ParseKeyValues).
 // Invariants: a stat line is accepted exactly when it is 11 or more whole unsigned
 // numbers, and then each named field is the number at its position; fields written as
@@ -47,6 +48,10 @@ void CheckAgainstWords(std::string_view text) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   CheckAgainstWords(text);
+  const auto cache = mapbench::ParseWriteCache(text);
+  const std::string trimmed = mapbench::Trim(text);
+  FUZZ_CHECK(cache.has_value() == (trimmed == "write back" || trimmed == "write through"));
+  FUZZ_CHECK(!cache || *cache == (trimmed == "write back"));
 
   // A stat line of 11..17 fields written "%8lu %8lu ..." from the input's bytes.
   std::vector<uint64_t> fields;

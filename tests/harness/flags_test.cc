@@ -73,6 +73,24 @@ TEST(Flags, NumericFlagsRefuseEveryKindOfBadValue) {
   EXPECT_DOUBLE_EQ(ok->config.case_timeout_s, 0.5);
 }
 
+TEST(Flags, PageStateTakesAutoOrAMethod) {
+  std::string error;
+  auto defaults = Parse({}, &error);
+  ASSERT_TRUE(defaults) << error;
+  EXPECT_EQ(defaults->config.page_state, "auto");
+  for (const std::string value : {"auto", "cachestat", "kpageflags", "smaps"}) {
+    auto flags = Parse({"--page_state=" + value}, &error);
+    ASSERT_TRUE(flags) << error;
+    EXPECT_EQ(flags->config.page_state, value);
+  }
+  for (const std::string value : {"mincore", "Cachestat", "auto,smaps"}) {
+    EXPECT_FALSE(Parse({"--page_state=" + value}, &error)) << value;
+    EXPECT_NE(error.find("--page_state must be auto, cachestat, kpageflags or smaps"),
+              std::string::npos)
+        << error;
+  }
+}
+
 TEST(Flags, SuiteDefaultsYieldToTheUser) {
   auto defaults = SuiteBenchmarkDefaults(Suite::kQuick, {"mapbench"});
   EXPECT_EQ(defaults.size(), 2u);
