@@ -8,11 +8,16 @@
 //   before one cycle, so the memory it gets back has sat free (and, on a VM with free
 //   page reporting, been returned to the host).
 // Untimed: scratch file creation and warming, one warm-up cycle, the idle sleep.
+// Pages: transparent huge pages of every size are off for the case (PR_SET_THP_DISABLE,
+//   MADV_NOHUGEPAGE for every mapping, also those MAP_POPULATE fills inside mmap), so
+//   anonymous memory is in base pages whatever THP and mTHP settings say; the file is
+//   mapped with page table entries over whatever folios the page cache holds.
 // Verified: anonymous pages read zero before their first write; the file's touched words
-//   sum to their known value; the faults of the touch phase (getrusage, which unlike perf
-//   counts populate faults too) match what the method promises: near zero after
-//   populating, one per page (anonymous) or at least one (file: fault-around and large
-//   folios map many pages per fault) without.
+//   sum to their known value; after the warm-up cycle's touch, pagemap + kpageflags (root)
+//   tell the folios really mapped: anonymous memory must be in base pages; the faults of
+//   the touch phase (getrusage, which unlike perf counts populate faults too) match what
+//   the method promises: near zero after populating, one per folio mapped (anonymous) or
+//   at least one (file: fault-around and large folios map many pages per fault) without.
 // Kernel paths: do_anonymous_page / filemap_map_pages vs populate_vma_page_range (GUP),
 //   mlock_fixup, zap_page_range on munmap.
 // Params: method (fault, map_populate, willneed, populate_read, populate_write,
@@ -27,6 +32,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <thread>
 
 #include "harness/cache_control.h"
@@ -104,19 +110,37 @@ struct Config {
 };
 
 // What the touch phase should show for this method; the promise the row checks.
-TouchExpectation Expect(const Config& c, bool thp_always) {
+TouchExpectation Expect(const Config& c) {
   switch (c.method) {
     case Method::kFault:
     case Method::kWillneed:  // only starts readahead (file) or swap-in (anonymous)
-      if (c.file || thp_always) return TouchExpectation::kSome;
-      return TouchExpectation::kOnePerPage;
+      return c.file ? TouchExpectation::kSome : TouchExpectation::kOnePerFolio;
     case Method::kPopulateRead:
       // Anonymous memory gets the shared zero page: every first write still faults (COW).
-      if (!c.file) return thp_always ? TouchExpectation::kSome : TouchExpectation::kOnePerPage;
-      return TouchExpectation::kNearZero;
+      return c.file ? TouchExpectation::kNearZero : TouchExpectation::kOnePerFolio;
     default:
       return TouchExpectation::kNearZero;
   }
+}
+
+// What the warm-up's touch left mapped (read before munmap): the folio mix, or why not.
+struct Backing {
+  std::optional<BackingHistogram> histogram;  // empty: PFNs hidden (not root) or no pagemap
+  std::string why_unknown;
+};
+
+Backing ReadBacking(const RunContext& ctx, const char* p, uint64_t size) {
+  Backing b;
+  std::string error;
+  auto frames = ReadPageFrames(ctx.system, p, size, &error);
+  if (!frames) {
+    b.why_unknown = error;
+  } else if (!frames->pfns_visible) {
+    b.why_unknown = "page frames hidden (pagemap PFNs need CAP_SYS_ADMIN)";
+  } else {
+    b.histogram = FolioHistogram(*frames);
+  }
+  return b;
 }
 
 struct OpResult {
@@ -143,8 +167,10 @@ uint64_t TouchRead(const char* p, uint64_t size) {
   return sum;
 }
 
-// One map-touch-unmap cycle; phases may be null (warm-up).
-OpResult Cycle(const Config& c, int fd, uint64_t size, Phases* phases) {
+// One map-touch-unmap cycle; phases may be null (warm-up). `after_touch`, when given,
+// sees the mapping between the touch and munmap (untimed work of the warm-up).
+OpResult Cycle(const Config& c, int fd, uint64_t size, Phases* phases,
+               const std::function<void(const char*)>& after_touch = {}) {
   OpResult r;
   auto begin = [&](size_t i) {
     if (phases) phases->Begin(i);
@@ -198,14 +224,42 @@ OpResult Cycle(const Config& c, int fd, uint64_t size, Phases* phases) {
   begin(1);
   r.seen = c.file ? TouchRead(map.data(), size) : TouchWrite(map.data(), size);
   end(1);
-  const ThreadFaults after_touch = CurrentThreadFaults();
+  const ThreadFaults touched = CurrentThreadFaults();
+  if (after_touch) after_touch(map.data());
   begin(2);
   rc = map.reset();
   end(2);
   if (rc != 0) r.error = SysError("munmap");
   r.map_faults = after_map.minor + after_map.major - before_map.minor - before_map.major;
-  r.touch_faults = after_touch.minor + after_touch.major - after_map.minor - after_map.major;
+  r.touch_faults = touched.minor + touched.major - after_map.minor - after_map.major;
   return r;
+}
+
+// Whether the pages were what the row claims: anonymous memory in base pages. The file's
+// folios are the page cache's, whatever their size; the note says which they were.
+struct PageCheck {
+  bool ok = true;
+  std::string note;
+};
+PageCheck CheckPages(const Config& c, const std::string& pin_error, const Backing& b) {
+  PageCheck check;
+  check.note = pin_error.empty() ? "THP off (PR_SET_THP_DISABLE)" : "THP NOT off: " + pin_error;
+  const std::string seen = b.histogram ? "pagemap after touch: " + DescribeHistogram(*b.histogram)
+                                       : "pages not checked after touch: " + b.why_unknown;
+  if (c.file) {
+    check.note += ", file folios as the page cache holds them, PTE-mapped; " + seen;
+    return check;
+  }
+  if (!b.histogram) {
+    // The fault count (one per page) is then what shows the pages were base pages.
+    check.note += ": 4 KiB pages; " + seen;
+    return check;
+  }
+  const double base = FractionInFolios(*b.histogram, 1);
+  check.ok = base >= 0.99;
+  check.note += check.ok ? ": 4 KiB pages, checked: " : ": 4 KiB pages NOT seen: ";
+  check.note += seen;
+  return check;
 }
 
 void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
@@ -238,12 +292,16 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
     resident = *fraction;
     for (uint64_t p = 0; p < pages; ++p) expected += ScratchWord(p * (kPage / 8));
   }
-  const ThpSettings thp = ReadThpSettings(ctx.system);
-  const bool thp_always = !c.file && thp.enabled == "always";
-  const TouchExpectation expectation = Expect(c, thp_always);
+  // Base pages for anonymous memory, whatever THP and mTHP settings say (restored when
+  // the case ends).
+  const ScopedThpDisable thp_off;
+  const TouchExpectation expectation = Expect(c);
 
-  // Untimed warm-up: recycles memory for the steady state, and finds unsupported calls.
-  OpResult warm = Cycle(c, fd.get(), size, nullptr);
+  // Untimed warm-up: recycles memory for the steady state, finds unsupported calls, and
+  // reads what the touch really mapped.
+  Backing backing;
+  OpResult warm = Cycle(c, fd.get(), size, nullptr,
+                        [&](const char* p) { backing = ReadBacking(ctx, p, size); });
   if (!warm.error.empty()) {
     const int e = warm.error_number;
     if (Locks(c.method) && (e == EAGAIN || e == ENOMEM || e == EPERM)) {
@@ -253,6 +311,8 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
   }
   if (c.after_idle) std::this_thread::sleep_for(kIdle);
 
+  // One fault per folio the warm-up's touch mapped; per page when that is unknown.
+  const uint64_t folios = backing.histogram ? FoliosMapped(*backing.histogram).value_or(0) : 0;
   bool valid = true, faults_ok = true;
   std::string failure, fault_note;
   uint64_t map_faults = 0, touch_faults = 0, worst_touch = 0, best_touch = UINT64_MAX;
@@ -269,7 +329,7 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
           failure = c.file ? "file words summed wrong" : "fresh anonymous page was not zero";
       }
       FaultVerdict verdict =
-          CheckTouchFaults(expectation, static_cast<double>(r.touch_faults), pages);
+          CheckTouchFaults(expectation, static_cast<double>(r.touch_faults), pages, folios);
       if (!verdict.ok && faults_ok) {
         faults_ok = false;
         fault_note = verdict.note;
@@ -292,17 +352,18 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
                            ? "touched words of every page summed to the file's value, every cycle"
                            : "every fresh page read zero before its first write, every cycle";
   const double mean_touch = ops ? static_cast<double>(touch_faults) / ops : 0;
-  if (faults_ok) fault_note = CheckTouchFaults(expectation, mean_touch, pages).note;
-  char note[320];
+  if (faults_ok) fault_note = CheckTouchFaults(expectation, mean_touch, pages, folios).note;
+  const PageCheck page_check = CheckPages(c, thp_off.error(), backing);
+  char note[640];
   std::snprintf(
-      note, sizeof(note), "%s (min %llu, max %llu per cycle); populate faults %.4f/page%s%s",
-      fault_note.c_str(), static_cast<unsigned long long>(ops ? best_touch : 0),
+      note, sizeof(note), "%s; %s (min %llu, max %llu per cycle); populate faults %.4f/page%s",
+      page_check.note.c_str(), fault_note.c_str(),
+      static_cast<unsigned long long>(ops ? best_touch : 0),
       static_cast<unsigned long long>(worst_touch),
       ops ? static_cast<double>(map_faults) / ops / pages : 0.0,
-      c.file ? (resident >= 0.99 ? "; file fully cached" : "; file NOT fully cached") : "",
-      thp_always ? "; THP enabled=always" : "");
+      c.file ? (resident >= 0.99 ? "; file fully cached" : "; file NOT fully cached") : "");
   outcome.config = note;
-  outcome.config_ok = faults_ok && resident >= 0.99;
+  outcome.config_ok = faults_ok && resident >= 0.99 && page_check.ok;
   phases.AddTo(outcome, ops);
   if (ops) {
     outcome.metrics.emplace_back("map_faults_per_page",

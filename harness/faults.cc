@@ -19,31 +19,37 @@ const char* TouchExpectationName(TouchExpectation expectation) {
   switch (expectation) {
     case TouchExpectation::kNearZero:
       return "near zero";
-    case TouchExpectation::kOnePerPage:
-      return "one per page";
+    case TouchExpectation::kOnePerFolio:
+      return "one per folio";
     case TouchExpectation::kSome:
       return "between one and one per page";
   }
   return "?";
 }
 
-FaultVerdict CheckTouchFaults(TouchExpectation expectation, double faults_per_op, uint64_t pages) {
+FaultVerdict CheckTouchFaults(TouchExpectation expectation, double faults_per_op, uint64_t pages,
+                              uint64_t folios) {
   FaultVerdict verdict;
   const double n = static_cast<double>(pages);
+  const double units = static_cast<double>(folios ? folios : pages);
   switch (expectation) {
     case TouchExpectation::kNearZero:
       verdict.ok = faults_per_op <= 0.01 * n;
       break;
-    case TouchExpectation::kOnePerPage:
-      verdict.ok = faults_per_op >= 0.99 * n && faults_per_op <= 1.01 * n + 1;
+    case TouchExpectation::kOnePerFolio:
+      verdict.ok = faults_per_op >= 0.99 * units && faults_per_op <= 1.01 * units + 1;
       break;
     case TouchExpectation::kSome:
       verdict.ok = faults_per_op >= 1 && faults_per_op <= 1.01 * n + 1;
       break;
   }
-  char note[160];
+  std::string expected = TouchExpectationName(expectation);
+  if (expectation == TouchExpectation::kOnePerFolio) {
+    expected += folios ? ": " + std::to_string(folios) + " folios mapped" : " (taken as pages)";
+  }
+  char note[200];
   std::snprintf(note, sizeof(note), "touch: %.4g faults/op = %.4f per page (expected %s)",
-                faults_per_op, pages ? faults_per_op / n : 0.0, TouchExpectationName(expectation));
+                faults_per_op, pages ? faults_per_op / n : 0.0, expected.c_str());
   verdict.note = note;
   return verdict;
 }

@@ -18,11 +18,11 @@ struct ThreadFaults {
 // getrusage(RUSAGE_THREAD): faults of this thread so far.
 ThreadFaults CurrentThreadFaults();
 
-// What a first touch of `pages` 4 KiB pages should cost in faults.
+// What a first touch of `pages` pages should cost in faults.
 enum class TouchExpectation {
-  kNearZero,    // already populated: at most 1% of the pages fault
-  kOnePerPage,  // demand-faulted base pages: one fault per page (within 1%)
-  kSome,        // demand-faulted with fault-around or large folios: 1 .. pages faults
+  kNearZero,     // already populated: at most 1% of the pages fault
+  kOnePerFolio,  // demand-faulted anonymous memory: one fault per folio mapped (within 1%)
+  kSome,         // demand-faulted with fault-around or large folios: 1 .. pages faults
 };
 const char* TouchExpectationName(TouchExpectation expectation);
 
@@ -31,7 +31,10 @@ struct FaultVerdict {
   std::string note;  // e.g. "touch: 0.000 faults/page (expected near zero)"
 };
 // `faults_per_op`: faults in the touch phase of one operation (average or worst).
-FaultVerdict CheckTouchFaults(TouchExpectation expectation, double faults_per_op, uint64_t pages);
+// `folios`: how many folios the pages were really mapped in (FoliosMapped after a touch);
+// 0 when unknown, then every page is taken to be its own folio.
+FaultVerdict CheckTouchFaults(TouchExpectation expectation, double faults_per_op, uint64_t pages,
+                              uint64_t folios = 0);
 
 // Whether the effective capability set in /proc/self/status text has bit `capability`.
 bool HasCapability(std::string_view proc_status_text, int capability);

@@ -1,6 +1,7 @@
 #include "harness/page_backing.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -198,6 +199,33 @@ std::string DescribeHistogram(const BackingHistogram& histogram) {
   add("not present", histogram.not_present);
   add("unknown", histogram.unknown);
   return text;
+}
+
+std::optional<uint64_t> FoliosMapped(const BackingHistogram& histogram) {
+  if (histogram.unknown > 0) return std::nullopt;
+  uint64_t folios = histogram.zero_page;
+  for (const auto& [folio_pages, pages] : histogram.pages_by_folio_pages) {
+    folios += (pages + folio_pages - 1) / folio_pages;
+  }
+  return folios;
+}
+
+ScopedThpDisable::ScopedThpDisable() {
+  previous_ = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
+  if (previous_ < 0) {
+    error_ = SysError("prctl(PR_GET_THP_DISABLE)");
+    return;
+  }
+  // Already off (for mappings not marked MADV_HUGEPAGE, at least): leave it as it is.
+  if (previous_ > 0) return;
+  if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0) {
+    error_ = SysError("prctl(PR_SET_THP_DISABLE, 1)");
+    previous_ = -1;
+  }
+}
+
+ScopedThpDisable::~ScopedThpDisable() {
+  if (previous_ == 0) prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0);
 }
 
 double SmapsBackedFraction(const std::map<std::string, uint64_t>& fields, BackingKind kind,

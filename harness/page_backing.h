@@ -72,6 +72,31 @@ double FractionInFolios(const BackingHistogram& histogram, uint64_t folio_pages)
 // "4 KiB 100.0%" / "2048 KiB 96.9%, 4 KiB 3.1%, not present 0.0%": for notes.
 std::string DescribeHistogram(const BackingHistogram& histogram);
 
+// How many mappings the range's pages form: one per folio, one per zero-page entry. A
+// demand fault of anonymous memory maps one folio, so this is the fault count a first
+// touch should take. nullopt when some page is unknown (PFNs hidden, folio cut).
+std::optional<uint64_t> FoliosMapped(const BackingHistogram& histogram);
+
+// ---- pinning the page size ------------------------------------------------------------
+
+// Turns transparent huge pages of every size off for this process while it lives
+// (prctl PR_SET_THP_DISABLE: MADV_NOHUGEPAGE for every mapping, including those that
+// MAP_POPULATE fills inside mmap before any madvise could apply), then restores the
+// previous setting. Page-cache folios of a file keep their size; they are mapped with
+// page table entries only.
+class ScopedThpDisable {
+ public:
+  ScopedThpDisable();
+  ~ScopedThpDisable();
+  ScopedThpDisable(const ScopedThpDisable&) = delete;
+  ScopedThpDisable& operator=(const ScopedThpDisable&) = delete;
+  const std::string& error() const { return error_; }  // empty: THP is off
+
+ private:
+  int previous_ = -1;
+  std::string error_;
+};
+
 // ---- smaps-based fractions ----------------------------------------------------------
 
 enum class BackingKind {

@@ -20,11 +20,22 @@ TEST(Faults, NearZeroAcceptsAFewStrayFaultsOnly) {
 }
 
 TEST(Faults, OnePerPage) {
-  EXPECT_TRUE(CheckTouchFaults(TouchExpectation::kOnePerPage, 16384, 16384).ok);
-  EXPECT_TRUE(CheckTouchFaults(TouchExpectation::kOnePerPage, 16390, 16384).ok);
-  EXPECT_FALSE(CheckTouchFaults(TouchExpectation::kOnePerPage, 32, 16384).ok);     // huge pages
-  EXPECT_FALSE(CheckTouchFaults(TouchExpectation::kOnePerPage, 32768, 16384).ok);  // twice
-  EXPECT_FALSE(CheckTouchFaults(TouchExpectation::kOnePerPage, 0, 16384).ok);
+  EXPECT_TRUE(CheckTouchFaults(TouchExpectation::kOnePerFolio, 16384, 16384).ok);
+  EXPECT_TRUE(CheckTouchFaults(TouchExpectation::kOnePerFolio, 16390, 16384).ok);
+  EXPECT_FALSE(CheckTouchFaults(TouchExpectation::kOnePerFolio, 32, 16384).ok);     // huge pages
+  EXPECT_FALSE(CheckTouchFaults(TouchExpectation::kOnePerFolio, 32768, 16384).ok);  // twice
+  EXPECT_FALSE(CheckTouchFaults(TouchExpectation::kOnePerFolio, 0, 16384).ok);
+}
+
+TEST(Faults, OnePerFolioCountsTheFoliosReallyMapped) {
+  // 16384 pages in 64 KiB folios (mTHP): 1024 faults is right, one per page is not.
+  FaultVerdict mthp = CheckTouchFaults(TouchExpectation::kOnePerFolio, 1024, 16384, 1024);
+  EXPECT_TRUE(mthp.ok) << mthp.note;
+  EXPECT_NE(mthp.note.find("1024 folios mapped"), std::string::npos) << mthp.note;
+  EXPECT_FALSE(CheckTouchFaults(TouchExpectation::kOnePerFolio, 16384, 16384, 1024).ok);
+  // Base pages: a folio per page, as when the folios are unknown (0).
+  EXPECT_TRUE(CheckTouchFaults(TouchExpectation::kOnePerFolio, 16384, 16384, 16384).ok);
+  EXPECT_FALSE(CheckTouchFaults(TouchExpectation::kOnePerFolio, 1024, 16384, 16384).ok);
 }
 
 TEST(Faults, SomeMeansAtLeastOneAndAtMostOnePerPage) {
