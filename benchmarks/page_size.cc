@@ -5,7 +5,8 @@
 // Timed: fault: map (mmap, madvise; memfd_create + ftruncate for memfd), first write to
 //   every 4 KiB page, munmap (+ close), each phase apart; state:steady repeats the cycle
 //   so memory is recycled at once, state:after_idle sleeps 3 s (untimed) first, so the
-//   memory has sat free (and been reported to the host on a ballooned VM).
+//   memory has sat free and, on a VM with free page reporting, may have gone back to the
+//   host (skipped where there is no free page reporting).
 //   seq_read: one pass summing every word of a faulted region.
 //   chase: one lap of a dependent-load ring with one node per 4 KiB page in random
 //   order, so with 4 KiB pages nearly every load misses the TLB.
@@ -16,14 +17,19 @@
 //   folio sizes (root) and smaps (AnonHugePages, ShmemPmdMapped, *_Hugetlb), or the
 //   per-size anon_fault_alloc counter for mTHP; config_ok when it is >= 99%.
 //   mTHP regions are split into VMAs of the mTHP size so no larger size can be chosen.
+//   after_idle: the touch's thread CPU time must be >= 3x the median of 3 steady cycles
+//   run just before the idle (host faults for memory it had taken back cost guest CPU
+//   time); else the memory was not returned and the row is not effective. Free page
+//   reports during the idle (balloon reporting_vq interrupts, reported KiB) are recorded.
 // Kernel paths: do_anonymous_page / do_huge_pmd_anonymous_page / alloc_anon_folio,
 //   hugetlb_fault, shmem_fault; page walks (nested paging on a VM) in the chase.
 // Workloads: fault, seq_read, chase. Params: page_kib (claimed page size), mechanism
 //   (nohugepage, thp, mthp, hugetlb, shmem_thp), api (mmap, memfd), size_mib, state
 //   (fault only: steady, after_idle).
 // Metrics: backing_fraction (worst check); fault: map/touch/unmap_ns_per_op and
-//   per-phase counters, fault_ns_per_mib (touch), faults_per_mib (getrusage); chase:
-//   ns_per_access (dtlb_load_misses_per_page is per access: one node per page).
+//   per-phase counters, fault_ns_per_mib (touch), faults_per_mib (getrusage),
+//   after_idle: idle_touch_cpu_ratio, idle_reported_kib; chase: ns_per_access
+//   (dtlb_load_misses_per_page is per access: one node per page).
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -33,6 +39,7 @@
 #include <map>
 #include <thread>
 
+#include "harness/environment.h"
 #include "harness/faults.h"
 #include "harness/page_backing.h"
 #include "harness/phases.h"
@@ -55,6 +62,7 @@ namespace {
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kMiB = 1 << 20;
 constexpr auto kIdle = std::chrono::seconds(3);  // free page reporting waits 2 s
+constexpr int kSteadyCycles = 3;                 // the after_idle row's reference
 constexpr double kBackedEnough = 0.99;
 constexpr uint64_t kChaseSeed = 0x70616765;
 
@@ -317,9 +325,12 @@ std::optional<uint64_t> MthpAllocs(const RunContext& ctx, const Config& c) {
   return ReadThpSizeStat(ctx.system, c.page_bytes, "anon_fault_alloc");
 }
 
-void Finish(benchmark::State& state, Outcome& outcome, const Backing& backing) {
-  outcome.config_ok = backing.Fraction() >= kBackedEnough;
+// `idle`: an after_idle row's check that the memory had gone back to the host.
+void Finish(benchmark::State& state, Outcome& outcome, const Backing& backing,
+            const std::optional<ReturnedCheck>& idle = std::nullopt) {
+  outcome.config_ok = backing.Fraction() >= kBackedEnough && (!idle || idle->ok);
   outcome.config = backing.Note();
+  if (idle) outcome.config += "; " + idle->note;
   outcome.metrics.emplace_back("backing_fraction", backing.Fraction());
   Report(state, outcome);
 }
@@ -329,6 +340,11 @@ void Finish(benchmark::State& state, Outcome& outcome, const Backing& backing) {
 void RunFault(benchmark::State& state, const RunContext& ctx, const Config& c) {
   const uint64_t bytes = c.size_mib * kMiB, pages = bytes / kPage;
   if (auto why = Unavailable(ctx, c, bytes)) return Skip(state, *why);
+  if (c.after_idle) {
+    if (auto why = NoFreePageReporting(ReadFreePageReporting(ctx.system))) {
+      return Skip(state, *why);
+    }
+  }
   Backing backing;
   // Untimed warm-up cycle: finds failing calls, recycles memory, and checks the backing
   // in depth (pagemap) while the region exists.
@@ -344,11 +360,26 @@ void RunFault(benchmark::State& state, const RunContext& ctx, const Config& c) {
     }
     CheckSmaps(ctx, c, r, &backing);
   }
-  if (c.after_idle) std::this_thread::sleep_for(kIdle);
+  // after_idle: the steady-state CPU time of the same cycle, then the idle.
+  std::vector<double> steady_cpu_ns;
+  HostReports during_idle;
+  if (c.after_idle) {
+    for (int i = 0; i < kSteadyCycles; ++i) {
+      Region r;
+      if (auto error = MapRegion(c, bytes, &r)) return Skip(state, *error);
+      const uint64_t cpu0 = ThreadCpuNs();
+      TouchWrite(r);
+      steady_cpu_ns.push_back(static_cast<double>(ThreadCpuNs() - cpu0));
+    }
+    const HostReports before = ReadHostReports(ctx.system);
+    std::this_thread::sleep_for(kIdle);
+    during_idle = HostReportsDelta(before, ReadHostReports(ctx.system));
+  }
 
   bool valid = true;
   std::string failure;
   uint64_t touch_ns = 0, touch_faults = 0;
+  double first_touch_cpu_ns = 0;  // after_idle: the first timed touch
   Phases phases(ctx, {"map", "touch", "unmap"});
   {
     Measurement measure(state, ctx);
@@ -367,11 +398,14 @@ void RunFault(benchmark::State& state, const RunContext& ctx, const Config& c) {
       const ThreadFaults faults_before = CurrentThreadFaults();
       measure.Resume();
       phases.Begin(1);
+      const uint64_t cpu0 = c.after_idle ? ThreadCpuNs() : 0;
       const auto t0 = std::chrono::steady_clock::now();
       const uint64_t seen = TouchWrite(r);
       const auto t1 = std::chrono::steady_clock::now();
+      const uint64_t cpu1 = c.after_idle ? ThreadCpuNs() : 0;
       phases.End(1);
       measure.Pause();
+      if (c.after_idle && first_touch_cpu_ns == 0) first_touch_cpu_ns = cpu1 - cpu0;
       touch_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count();
       touch_faults += CurrentThreadFaults().minor - faults_before.minor;
       if (seen != 0 && valid) {
@@ -405,7 +439,16 @@ void RunFault(benchmark::State& state, const RunContext& ctx, const Config& c) {
     outcome.metrics.emplace_back("faults_per_mib",
                                  static_cast<double>(touch_faults) / ops / c.size_mib);
   }
-  Finish(state, outcome, backing);
+  std::optional<ReturnedCheck> idle;
+  if (c.after_idle) {
+    idle = CheckReturnedToHost(first_touch_cpu_ns, steady_cpu_ns, during_idle);
+    if (idle->ratio > 0) outcome.metrics.emplace_back("idle_touch_cpu_ratio", idle->ratio);
+    if (during_idle.reported_kib) {
+      outcome.metrics.emplace_back("idle_reported_kib",
+                                   static_cast<double>(*during_idle.reported_kib));
+    }
+  }
+  Finish(state, outcome, backing, idle);
 }
 
 // ---- seq_read and chase ---------------------------------------------------------------
@@ -565,7 +608,8 @@ MAPBENCH_FAMILY(Family{
     [] {
       std::vector<std::string> metrics = PhaseMetricNames({"map", "touch", "unmap"});
       metrics.insert(metrics.end(),
-                     {"fault_ns_per_mib", "faults_per_mib", "ns_per_access", "backing_fraction"});
+                     {"fault_ns_per_mib", "faults_per_mib", "ns_per_access", "backing_fraction",
+                      "idle_touch_cpu_ratio", "idle_reported_kib"});
       return metrics;
     }(),
     Cases});

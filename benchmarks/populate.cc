@@ -5,9 +5,10 @@
 //   every 4 KiB page (a write for anonymous memory, a read for the file: "touch"), and
 //   munmap ("unmap"); each phase is timed and counted apart. state:steady repeats the
 //   cycle so freed memory is reused at once; state:after_idle sleeps 3 s (untimed)
-//   before one cycle, so the memory it gets back has sat free (and, on a VM with free
-//   page reporting, been returned to the host).
-// Untimed: scratch file creation and warming, one warm-up cycle, the idle sleep.
+//   before one cycle, so the memory it gets back has sat free and, on a VM with free
+//   page reporting, may have gone back to the host (skipped where nothing reports).
+// Untimed: scratch file creation and warming, one warm-up cycle, the idle sleep and the
+//   3 steady cycles before it.
 // Pages: transparent huge pages of every size are off for the case (PR_SET_THP_DISABLE,
 //   MADV_NOHUGEPAGE for every mapping, also those MAP_POPULATE fills inside mmap), so
 //   anonymous memory is in base pages whatever THP and mTHP settings say; the file is
@@ -18,13 +19,18 @@
 //   the touch phase (getrusage, which unlike perf counts populate faults too) match what
 //   the method promises: near zero after populating, one per folio mapped (anonymous) or
 //   at least one (file: fault-around and large folios map many pages per fault) without.
+//   after_idle: the thread CPU time of map + touch (where memory is first touched, by the
+//   populate call or the touch) must be >= 3x the median of 3 steady cycles run just
+//   before the idle (host faults for memory it had taken back cost guest CPU time); else
+//   the memory was not returned and the row is not effective.
 // Kernel paths: do_anonymous_page / filemap_map_pages vs populate_vma_page_range (GUP),
 //   mlock_fixup, zap_page_range on munmap.
 // Params: method (fault, map_populate, willneed, populate_read, populate_write,
 //   map_locked, mlock), backing (anon: private anonymous, written; file: shared read-only
 //   mapping of a cached scratch file, read), size_mib, state (steady, after_idle).
 // Metrics: map/touch/unmap_ns_per_op and per-phase counters; map_faults_per_page and
-//   touch_faults_per_page (getrusage); resident_fraction_before (file).
+//   touch_faults_per_page (getrusage); resident_fraction_before (file); after_idle:
+//   idle_touch_cpu_ratio, idle_reported_kib.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -36,6 +42,7 @@
 #include <thread>
 
 #include "harness/cache_control.h"
+#include "harness/environment.h"
 #include "harness/faults.h"
 #include "harness/page_backing.h"
 #include "harness/phases.h"
@@ -53,6 +60,7 @@ namespace {
 
 constexpr uint64_t kPage = 4096;
 constexpr auto kIdle = std::chrono::seconds(3);  // free page reporting waits 2 s
+constexpr int kSteadyCycles = 3;                 // the after_idle row's reference
 
 enum class Method {
   kFault,
@@ -148,7 +156,8 @@ struct OpResult {
   int error_number = 0;
   uint64_t map_faults = 0;  // getrusage faults during the map phase (populate faults)
   uint64_t touch_faults = 0;
-  uint64_t seen = 0;  // anonymous: OR of the words before writing; file: word sum
+  uint64_t seen = 0;        // anonymous: OR of the words before writing; file: word sum
+  uint64_t use_cpu_ns = 0;  // after_idle: thread CPU time of map + touch
 };
 
 // Writes every page once; returns the OR of what was there (fresh memory: zero).
@@ -180,6 +189,7 @@ OpResult Cycle(const Config& c, int fd, uint64_t size, Phases* phases,
   };
 
   const ThreadFaults before_map = CurrentThreadFaults();
+  const uint64_t cpu_before = c.after_idle ? ThreadCpuNs() : 0;
   begin(0);
   int flags = c.file ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS;
   if (c.method == Method::kMapPopulate) flags |= MAP_POPULATE;
@@ -224,6 +234,7 @@ OpResult Cycle(const Config& c, int fd, uint64_t size, Phases* phases,
   begin(1);
   r.seen = c.file ? TouchRead(map.data(), size) : TouchWrite(map.data(), size);
   end(1);
+  if (c.after_idle) r.use_cpu_ns = ThreadCpuNs() - cpu_before;
   const ThreadFaults touched = CurrentThreadFaults();
   if (after_touch) after_touch(map.data());
   begin(2);
@@ -276,6 +287,11 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
   if (!c.file || Locks(c.method)) {
     if (auto why = CheckMemory(ctx, size)) return Skip(state, *why);
   }
+  if (c.after_idle) {
+    if (auto why = NoFreePageReporting(ReadFreePageReporting(ctx.system))) {
+      return Skip(state, *why);
+    }
+  }
 
   UniqueFd fd;
   uint64_t expected = 0;  // file: sum of the first word of every page
@@ -309,13 +325,26 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
     }
     return Skip(state, warm.error);
   }
-  if (c.after_idle) std::this_thread::sleep_for(kIdle);
+  // after_idle: the steady-state CPU time of the same cycle, then the idle.
+  std::vector<double> steady_cpu_ns;
+  HostReports during_idle;
+  if (c.after_idle) {
+    for (int i = 0; i < kSteadyCycles; ++i) {
+      OpResult steady = Cycle(c, fd.get(), size, nullptr);
+      if (!steady.error.empty()) return Skip(state, steady.error);
+      steady_cpu_ns.push_back(static_cast<double>(steady.use_cpu_ns));
+    }
+    const HostReports before = ReadHostReports(ctx.system);
+    std::this_thread::sleep_for(kIdle);
+    during_idle = HostReportsDelta(before, ReadHostReports(ctx.system));
+  }
 
   // One fault per folio the warm-up's touch mapped; per page when that is unknown.
   const uint64_t folios = backing.histogram ? FoliosMapped(*backing.histogram).value_or(0) : 0;
   bool valid = true, faults_ok = true;
   std::string failure, fault_note;
   uint64_t map_faults = 0, touch_faults = 0, worst_touch = 0, best_touch = UINT64_MAX;
+  double first_use_cpu_ns = 0;  // after_idle: the first timed cycle
   Phases phases(ctx, {"map", "touch", "unmap"});
   {
     Measurement measure(state, ctx);
@@ -334,6 +363,7 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
         faults_ok = false;
         fault_note = verdict.note;
       }
+      if (first_use_cpu_ns == 0) first_use_cpu_ns = static_cast<double>(r.use_cpu_ns);
       map_faults += r.map_faults;
       touch_faults += r.touch_faults;
       worst_touch = std::max(worst_touch, r.touch_faults);
@@ -364,6 +394,16 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
       c.file ? (resident >= 0.99 ? "; file fully cached" : "; file NOT fully cached") : "");
   outcome.config = note;
   outcome.config_ok = faults_ok && resident >= 0.99 && page_check.ok;
+  if (c.after_idle) {
+    const ReturnedCheck idle = CheckReturnedToHost(first_use_cpu_ns, steady_cpu_ns, during_idle);
+    outcome.config += "; " + idle.note;
+    outcome.config_ok = *outcome.config_ok && idle.ok;
+    if (idle.ratio > 0) outcome.metrics.emplace_back("idle_touch_cpu_ratio", idle.ratio);
+    if (during_idle.reported_kib) {
+      outcome.metrics.emplace_back("idle_reported_kib",
+                                   static_cast<double>(*during_idle.reported_kib));
+    }
+  }
   phases.AddTo(outcome, ops);
   if (ops) {
     outcome.metrics.emplace_back("map_faults_per_page",
@@ -425,7 +465,8 @@ MAPBENCH_FAMILY(Family{
     [] {
       std::vector<std::string> metrics = PhaseMetricNames({"map", "touch", "unmap"});
       metrics.insert(metrics.end(),
-                     {"map_faults_per_page", "touch_faults_per_page", "resident_fraction_before"});
+                     {"map_faults_per_page", "touch_faults_per_page", "resident_fraction_before",
+                      "idle_touch_cpu_ratio", "idle_reported_kib"});
       return metrics;
     }(),
     Cases});

@@ -13,6 +13,7 @@
 
 #include "harness/memory_cgroup.h"
 #include "harness/resources.h"
+#include "harness/tlb_counts.h"
 
 namespace mapbench {
 namespace {
@@ -112,25 +113,15 @@ json Memory(const SystemFiles& sys) {
 
 json Virtualization(const SystemFiles& sys) {
   json virt;
-  const std::string balloon = "/sys/bus/virtio/drivers/virtio_balloon";
-  bool reporting = false;
-  bool present = false;
-  for (const std::string& name : sys.List(balloon)) {
-    if (name.rfind("virtio", 0) != 0) continue;
-    present = true;
-    reporting = reporting || BalloonReportsFreePages(sys.ReadLine(balloon + "/" + name + "/features").value_or(""));
-  }
-  virt["virtio_balloon"] = present;
-  virt["free_page_reporting"] = reporting;
-  // The module parameter is what the kernel uses; the command line only its request.
-  virt["page_reporting_order"] = TextOrNull(sys, "/sys/module/page_reporting/parameters/page_reporting_order");
-  if (virt["page_reporting_order"].is_null()) {
-    if (auto order = CmdlineValue(sys.ReadLine("/proc/cmdline").value_or(""),
-                                  "page_reporting.page_reporting_order")) {
-      virt["page_reporting_order"] = *order;
-    }
-  }
-  virt["note"] = reporting
+  const FreePageReporting reporting = ReadFreePageReporting(sys);
+  virt["virtio_balloon"] = reporting.balloon;
+  virt["free_page_reporting"] = reporting.active;
+  virt["page_reporting_order"] = reporting.order ? json(*reporting.order) : json(nullptr);
+  // Counters the after_idle rows compare before and after their idle (null: not visible).
+  const HostReports reports = ReadHostReports(sys);
+  virt["free_page_reports"] = reports.reports ? json(*reports.reports) : json(nullptr);
+  virt["reported_kib"] = reports.reported_kib ? json(*reports.reported_kib) : json(nullptr);
+  virt["note"] = reporting.active
                      ? "free memory is returned to the host: the first touch of memory that sat "
                        "free for a few seconds pays host faults (see PLATFORM notes); fault "
                        "costs must say whether they are first-touch or steady-state"
@@ -254,6 +245,42 @@ std::optional<std::string> CmdlineValue(std::string_view cmdline, std::string_vi
 bool BalloonReportsFreePages(const std::string& feature_bits) {
   constexpr size_t kFreePageReporting = 5;  // VIRTIO_BALLOON_F_REPORTING
   return feature_bits.size() > kFreePageReporting && feature_bits[kFreePageReporting] == '1';
+}
+
+FreePageReporting ReadFreePageReporting(const SystemFiles& sys) {
+  FreePageReporting reporting;
+  const std::string balloon = "/sys/bus/virtio/drivers/virtio_balloon";
+  for (const std::string& name : sys.List(balloon)) {
+    if (name.rfind("virtio", 0) != 0) continue;
+    reporting.balloon = true;
+    reporting.active =
+        reporting.active ||
+        BalloonReportsFreePages(sys.ReadLine(balloon + "/" + name + "/features").value_or(""));
+  }
+  // The module parameter is what the kernel uses; the command line only its request.
+  reporting.order = sys.ReadLine("/sys/module/page_reporting/parameters/page_reporting_order");
+  if (!reporting.order) {
+    reporting.order = CmdlineValue(sys.ReadLine("/proc/cmdline").value_or(""),
+                                   "page_reporting.page_reporting_order");
+  }
+  return reporting;
+}
+
+std::optional<std::string> NoFreePageReporting(const FreePageReporting& reporting) {
+  if (reporting.active) return std::nullopt;
+  return reporting.balloon
+             ? "the virtio balloon does not report free pages (no VIRTIO_BALLOON_F_REPORTING): "
+               "free memory stays with this VM, so there is no first touch after idle to measure"
+             : "no virtio balloon with free page reporting (not a VM that returns free memory to "
+               "its host): there is no first touch after idle to measure";
+}
+
+HostReports ReadHostReports(const SystemFiles& sys) {
+  HostReports reports;
+  reports.reports = InterruptCountNamed(sys.Read("/proc/interrupts").value_or(""), "-reporting_vq");
+  reports.reported_kib = ParseUnsigned(
+      sys.ReadLine("/sys/module/page_reporting/parameters/reported_kib").value_or(""));
+  return reports;
 }
 
 std::string BlockDeviceSysfs(const std::string& path) {

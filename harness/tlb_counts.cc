@@ -59,6 +59,34 @@ std::optional<std::vector<uint64_t>> ParseInterruptRow(std::string_view text,
   return std::nullopt;
 }
 
+std::optional<uint64_t> InterruptCountNamed(std::string_view text, std::string_view name_suffix) {
+  std::vector<std::string_view> lines = Lines(text);
+  if (lines.empty() || name_suffix.empty()) return std::nullopt;
+  size_t cpus = 0;
+  for (const std::string& word : Words(lines[0])) {
+    if (word.rfind("CPU", 0) != 0) return std::nullopt;
+    ++cpus;
+  }
+  if (cpus == 0) return std::nullopt;
+  std::optional<uint64_t> total;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::vector<std::string> words = Words(lines[i]);
+    if (words.size() < cpus + 2 || words[0].back() != ':') continue;
+    const std::string& name = words.back();
+    if (name.size() < name_suffix.size() ||
+        name.compare(name.size() - name_suffix.size(), name_suffix.size(), name_suffix) != 0) {
+      continue;
+    }
+    uint64_t sum = total.value_or(0);
+    for (size_t cpu = 0; cpu < cpus; ++cpu) {
+      std::optional<uint64_t> count = ParseUnsigned(words[cpu + 1]);
+      if (!count || __builtin_add_overflow(sum, *count, &sum)) return std::nullopt;
+    }
+    total = sum;
+  }
+  return total;
+}
+
 TlbCounts ParseTlbCounts(std::string_view interrupts_text, std::string_view vmstat_text) {
   TlbCounts counts;
   if (auto row = ParseInterruptRow(interrupts_text, "TLB")) {

@@ -19,6 +19,11 @@ namespace mapbench {
 std::optional<std::vector<uint64_t>> ParseInterruptRow(std::string_view text,
                                                        std::string_view label);
 
+// The counts, summed over CPUs, of the /proc/interrupts rows whose device name (last word)
+// ends with `name_suffix`: "-reporting_vq" counts a virtio balloon's free page reports.
+// nullopt when no row matches or a matching row is malformed.
+std::optional<uint64_t> InterruptCountNamed(std::string_view text, std::string_view name_suffix);
+
 struct TlbCounts {
   std::vector<uint64_t> shootdowns_per_cpu;         // /proc/interrupts "TLB", empty if absent
   std::optional<uint64_t> shootdowns;               // their sum (both empty if it overflows)

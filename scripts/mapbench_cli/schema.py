@@ -99,6 +99,9 @@ METRICS = {
     "faults_per_mib": ("page faults per MiB", ""),
     "ns_per_access": ("time per access", "ns"),
     "backing_fraction": ("share of the region backed by the claimed page size", ""),
+    # page_size and populate, state:after_idle
+    "idle_touch_cpu_ratio": ("first-touch CPU time after idle / steady state", ""),
+    "idle_reported_kib": ("free memory reported to the host during the idle", "KiB"),
     # populate
     "map_faults_per_page": ("faults in the mapping call per 4 KiB page", ""),
     "touch_faults_per_page": ("faults in the first touch per 4 KiB page", ""),
@@ -151,6 +154,7 @@ _NOT_AN_OUTCOME = {
     "huge_page_fraction", "resident_fraction_before", "backing_fraction", "pmd_mapped_fraction",
     "busy_cpus", "runqueue_wait_fraction", "pages_dirtied_by_one_store", "file_dirty_pages_before_sync",
     "file_dirty_pages_after_sync", "file_writeback_pages_after_sync", "cgroup_peak_mib", "eviction_start_s",
+    "idle_touch_cpu_ratio", "idle_reported_kib",
 }
 # Outcomes whose names carry no direction.
 _DIRECTIONS = {"read_amplification": LOWER}

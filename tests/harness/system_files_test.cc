@@ -57,6 +57,33 @@ TEST(Environment, BalloonFeatureBit) {
   EXPECT_FALSE(BalloonReportsFreePages(""));
 }
 
+TEST(Environment, FreePageReportingNeedsABalloonThatReports) {
+  const FreePageReporting fixture = ReadFreePageReporting(SystemFiles(kFixtureRoot));
+  EXPECT_TRUE(fixture.balloon);
+  EXPECT_TRUE(fixture.active);
+  EXPECT_EQ(fixture.order, "9");
+  EXPECT_EQ(NoFreePageReporting(fixture), std::nullopt);
+
+  FreePageReporting bare_metal;
+  ASSERT_TRUE(NoFreePageReporting(bare_metal));
+  EXPECT_NE(NoFreePageReporting(bare_metal)->find("no virtio balloon"), std::string::npos);
+  FreePageReporting balloon_only;
+  balloon_only.balloon = true;
+  ASSERT_TRUE(NoFreePageReporting(balloon_only));
+  EXPECT_NE(NoFreePageReporting(balloon_only)->find("does not report free pages"),
+            std::string::npos);
+  EXPECT_FALSE(ReadFreePageReporting(SystemFiles("/nonexistent")).active);
+}
+
+TEST(Environment, HostReportsFromInterruptsAndReportedKib) {
+  const HostReports reports = ReadHostReports(SystemFiles(kFixtureRoot));
+  EXPECT_EQ(reports.reports, 1449u);
+  EXPECT_EQ(reports.reported_kib, 2856984u);
+  const HostReports none = ReadHostReports(SystemFiles("/nonexistent"));
+  EXPECT_FALSE(none.reports);
+  EXPECT_FALSE(none.reported_kib);
+}
+
 TEST(Environment, MountOfTheScratchDevice) {
   const char kMountinfo[] =
       "22 27 0:21 / /proc rw,relatime - proc proc rw\n"
@@ -111,6 +138,8 @@ TEST(Environment, CapturesFixtureTree) {
   EXPECT_EQ(env["perf"]["perf_event_paranoid"], "2");
   EXPECT_EQ(env["virtualization"]["free_page_reporting"], true);
   EXPECT_EQ(env["virtualization"]["page_reporting_order"], "9");  // sysfs, not the cmdline request
+  EXPECT_EQ(env["virtualization"]["free_page_reports"], 1449);    // virtio0-reporting_vq
+  EXPECT_EQ(env["virtualization"]["reported_kib"], 2856984);
   EXPECT_FALSE(env["build"]["compiler"].get<std::string>().empty());
 }
 

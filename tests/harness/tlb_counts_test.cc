@@ -36,6 +36,22 @@ TEST(InterruptRow, MissingRowShortRowOrHeaderIsNothing) {
   EXPECT_FALSE(ParseInterruptRow("   CPU0 CPU1\nTLB: 5 x TLB shootdowns\n", "TLB"));
 }
 
+TEST(InterruptRow, CountsByDeviceNameSumCpusAndRows) {
+  const char kVirtio[] = R"(           CPU0       CPU1
+ 31:          0       2484 PCI-MSIX-0000:00:01.0   3-edge      virtio0-stats
+ 32:       1449          7 PCI-MSIX-0000:00:01.0   4-edge      virtio0-reporting_vq
+ 44:          1          2 PCI-MSIX-0000:00:09.0   4-edge      virtio5-reporting_vq
+TLB:        275        199   TLB shootdowns
+)";
+  EXPECT_EQ(InterruptCountNamed(kVirtio, "-reporting_vq"), 1449u + 7u + 1u + 2u);
+  EXPECT_EQ(InterruptCountNamed(kVirtio, "virtio0-stats"), 2484u);
+  EXPECT_FALSE(InterruptCountNamed(kVirtio, "-inflate"));
+  EXPECT_FALSE(InterruptCountNamed(kInterrupts, "-reporting_vq"));
+  EXPECT_FALSE(InterruptCountNamed("", "-reporting_vq"));
+  EXPECT_FALSE(InterruptCountNamed("   CPU0 CPU1\n 32: 5 x PCI 4-edge virtio0-reporting_vq\n",
+                                   "-reporting_vq"));
+}
+
 TEST(TlbCounts, SumsCpusAndReadsVmstatWhenPresent) {
   TlbCounts counts = ParseTlbCounts(kInterrupts,
                                     "nr_tlb_remote_flush 40\nnr_tlb_remote_flush_received 80\n"
