@@ -1,15 +1,15 @@
-// page_size — what the page size behind a mapping changes: 4 KiB pages
-//   (MADV_NOHUGEPAGE), PMD THP (MADV_HUGEPAGE, 2 MiB aligned), each multi-size THP size,
+// page_size — what the page size behind a mapping changes: base pages (PageSize(), 4 KiB
+//   on x86-64; MADV_NOHUGEPAGE), PMD THP (MADV_HUGEPAGE, 2 MiB aligned), each multi-size THP size,
 //   hugetlb 2 MiB / 1 GiB (MAP_HUGETLB and memfd MFD_HUGETLB), shmem THP (memfd +
 //   MADV_HUGEPAGE).
 // Timed: fault: map (mmap, madvise; memfd_create + ftruncate for memfd), first write to
-//   every 4 KiB page, munmap (+ close), each phase apart; state:steady repeats the cycle
+//   every base page, munmap (+ close), each phase apart; state:steady repeats the cycle
 //   so memory is recycled at once, state:after_idle sleeps 3 s (untimed) first, so the
 //   memory has sat free and, on a VM with free page reporting, may have gone back to the
 //   host (skipped where there is no free page reporting).
 //   seq_read: one pass summing every word of a faulted region.
-//   chase: one lap of a dependent-load ring with one node per 4 KiB page in random
-//   order, so with 4 KiB pages nearly every load misses the TLB.
+//   chase: one lap of a dependent-load ring with one node per base page in random
+//   order, so with base pages nearly every load misses the TLB.
 // Untimed: region setup and filling, backing checks, the idle sleep.
 // Verified: fault: fresh memory reads zero; seq_read: checksum; chase: every lap returns
 //   to its start and the ring has one node per page. Backing: the fraction of the region
@@ -59,7 +59,6 @@
 namespace mapbench {
 namespace {
 
-constexpr uint64_t kPage = 4096;
 constexpr uint64_t kMiB = 1 << 20;
 constexpr auto kIdle = std::chrono::seconds(3);  // free page reporting waits 2 s
 constexpr int kSteadyCycles = 3;                 // the after_idle row's reference
@@ -204,11 +203,12 @@ std::optional<std::string> MapRegion(const Config& c, uint64_t bytes, Region* r)
   return "unknown mechanism";
 }
 
-// First write to every 4 KiB page; returns the OR of what was there (fresh memory: 0).
+// First write to every base page; returns the OR of what was there (fresh memory: 0).
 uint64_t TouchWrite(const Region& r) {
+  const uint64_t page = PageSize();
   uint64_t seen = 0;
   for (const auto& [base, bytes] : r.spans) {
-    for (uint64_t o = 0; o < bytes; o += kPage) {
+    for (uint64_t o = 0; o < bytes; o += page) {
       seen |= __atomic_fetch_add(reinterpret_cast<uint64_t*>(base + o), 1, __ATOMIC_RELAXED);
     }
   }
@@ -275,7 +275,7 @@ bool CheckPagemap(const RunContext& ctx, const Config& c, const Region& r, Backi
     if (!frames || !frames->pfns_visible) return false;
     MergeHistograms(all, FolioHistogram(*frames));
   }
-  const double f = FractionInFolios(all, c.page_bytes / kPage);
+  const double f = FractionInFolios(all, c.page_bytes / PageSize());
   b->Add("pagemap", f, "pagemap " + DescribeHistogram(all));
   return true;
 }
@@ -338,7 +338,7 @@ void Finish(benchmark::State& state, Outcome& outcome, const Backing& backing,
 // ---- fault ----------------------------------------------------------------------------
 
 void RunFault(benchmark::State& state, const RunContext& ctx, const Config& c) {
-  const uint64_t bytes = c.size_mib * kMiB, pages = bytes / kPage;
+  const uint64_t bytes = c.size_mib * kMiB, pages = bytes / PageSize();
   if (auto why = Unavailable(ctx, c, bytes)) return Skip(state, *why);
   if (c.after_idle) {
     if (auto why = NoFreePageReporting(ReadFreePageReporting(ctx.system))) {
@@ -454,7 +454,7 @@ void RunFault(benchmark::State& state, const RunContext& ctx, const Config& c) {
 // ---- seq_read and chase ---------------------------------------------------------------
 
 void RunRead(benchmark::State& state, const RunContext& ctx, const Config& c) {
-  const uint64_t bytes = c.size_mib * kMiB, pages = bytes / kPage;
+  const uint64_t bytes = c.size_mib * kMiB, pages = bytes / PageSize();
   if (auto why = Unavailable(ctx, c, bytes)) return Skip(state, *why);
   Region r;
   Backing backing;
@@ -471,7 +471,7 @@ void RunRead(benchmark::State& state, const RunContext& ctx, const Config& c) {
     }
     expected = ExpectedChecksum(bytes);
   } else {
-    std::vector<char*> slots = SpreadSlots(r.spans, kPage, kChaseSeed);
+    std::vector<char*> slots = SpreadSlots(r.spans, PageSize(), kChaseSeed);
     nodes = slots.size();
     start = BuildRing(slots, kChaseSeed);
     if (RingLength(start, nodes) != nodes)
@@ -556,10 +556,10 @@ struct PageConfig {
 
 // Quick: every page-size mechanism once at 64 MiB (mTHP: 64 KiB only), plus THP first
 // touch after idle. Full: every mTHP size, faults at 64 MiB and 1 GiB, reads over 256 MiB
-// (chase also 1 GiB), after-idle rows for 4 KiB, THP and hugetlb 2 MiB.
+// (chase also 1 GiB), after-idle rows for base pages, THP and hugetlb 2 MiB.
 std::vector<Case> Cases(Suite suite) {
   const bool quick = suite == Suite::kQuick;
-  std::vector<PageConfig> configs = {{Mechanism::kNoHuge, Api::kMmap, 4 << 10},
+  std::vector<PageConfig> configs = {{Mechanism::kNoHuge, Api::kMmap, PageSize()},
                                      {Mechanism::kThp, Api::kMmap, 2 << 20}};
   const std::vector<uint64_t> mthp_kib =
       quick ? std::vector<uint64_t>{64} : std::vector<uint64_t>{16, 32, 64, 128, 256, 512, 1024};
@@ -592,7 +592,7 @@ std::vector<Case> Cases(Suite suite) {
   }
   std::vector<PageConfig> idle = {{Mechanism::kThp, Api::kMmap, 2 << 20}};
   if (!quick) {
-    idle.insert(idle.begin(), {Mechanism::kNoHuge, Api::kMmap, 4 << 10});
+    idle.insert(idle.begin(), {Mechanism::kNoHuge, Api::kMmap, PageSize()});
     idle.push_back({Mechanism::kHugetlb, Api::kMmap, 2 << 20});
   }
   for (const PageConfig& p : idle) {

@@ -2,7 +2,7 @@
 //   MADV_WILLNEED, MADV_POPULATE_READ/WRITE, MAP_LOCKED, mlock), anonymous memory and a
 //   file in the page cache.
 // Timed: one operation = map (mmap plus the populate call: "map" phase), first touch of
-//   every 4 KiB page (a write for anonymous memory, a read for the file: "touch"), and
+//   every base page (a write for anonymous memory, a read for the file: "touch"), and
 //   munmap ("unmap"); each phase is timed and counted apart. state:steady repeats the
 //   cycle so freed memory is reused at once; state:after_idle sleeps 3 s (untimed)
 //   before one cycle, so the memory it gets back has sat free and, on a VM with free
@@ -58,7 +58,6 @@
 namespace mapbench {
 namespace {
 
-constexpr uint64_t kPage = 4096;
 constexpr auto kIdle = std::chrono::seconds(3);  // free page reporting waits 2 s
 constexpr int kSteadyCycles = 3;                 // the after_idle row's reference
 
@@ -162,16 +161,18 @@ struct OpResult {
 
 // Writes every page once; returns the OR of what was there (fresh memory: zero).
 uint64_t TouchWrite(char* p, uint64_t size) {
+  const uint64_t page = PageSize();
   uint64_t seen = 0;
-  for (uint64_t o = 0; o < size; o += kPage) {
+  for (uint64_t o = 0; o < size; o += page) {
     seen |= __atomic_fetch_add(reinterpret_cast<uint64_t*>(p + o), 1, __ATOMIC_RELAXED);
   }
   return seen;
 }
 
 uint64_t TouchRead(const char* p, uint64_t size) {
+  const uint64_t page = PageSize();
   uint64_t sum = 0;
-  for (uint64_t o = 0; o < size; o += kPage)
+  for (uint64_t o = 0; o < size; o += page)
     sum += *reinterpret_cast<const volatile uint64_t*>(p + o);
   return sum;
 }
@@ -254,6 +255,7 @@ struct PageCheck {
 };
 PageCheck CheckPages(const Config& c, const std::string& pin_error, const Backing& b) {
   PageCheck check;
+  const std::string base = PageSizeText(PageSize()) + " pages";
   check.note = pin_error.empty() ? "THP off (PR_SET_THP_DISABLE)" : "THP NOT off: " + pin_error;
   const std::string seen = b.histogram ? "pagemap after touch: " + DescribeHistogram(*b.histogram)
                                        : "pages not checked after touch: " + b.why_unknown;
@@ -263,19 +265,18 @@ PageCheck CheckPages(const Config& c, const std::string& pin_error, const Backin
   }
   if (!b.histogram) {
     // The fault count (one per page) is then what shows the pages were base pages.
-    check.note += ": 4 KiB pages; " + seen;
+    check.note += ": " + base + "; " + seen;
     return check;
   }
-  const double base = FractionInFolios(*b.histogram, 1);
-  check.ok = base >= 0.99;
-  check.note += check.ok ? ": 4 KiB pages, checked: " : ": 4 KiB pages NOT seen: ";
+  check.ok = FractionInFolios(*b.histogram, 1) >= 0.99;
+  check.note += ": " + base + (check.ok ? ", checked: " : " NOT seen: ");
   check.note += seen;
   return check;
 }
 
 void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
   const uint64_t size = c.size_mib << 20;
-  const uint64_t pages = size / kPage;
+  const uint64_t pages = size / PageSize();
   if (Locks(c.method)) {
     rlimit limit{};
     getrlimit(RLIMIT_MEMLOCK, &limit);
@@ -306,7 +307,7 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
     auto fraction = ResidentFraction(fd.get(), size, &error);
     if (!fraction) return Skip(state, error);
     resident = *fraction;
-    for (uint64_t p = 0; p < pages; ++p) expected += ScratchWord(p * (kPage / 8));
+    for (uint64_t p = 0; p < pages; ++p) expected += ScratchWord(p * (PageSize() / 8));
   }
   // Base pages for anonymous memory, whatever THP and mTHP settings say (restored when
   // the case ends).

@@ -102,6 +102,7 @@ json Memory(const SystemFiles& sys) {
     auto found = meminfo.find(key);
     memory[std::string(key) + "_bytes"] = found == meminfo.end() ? json(nullptr) : json(found->second);
   }
+  memory["page_size_bytes"] = PageSize();  // the base page: every *_per_page divides by it
   memory["numa_nodes"] = 0;
   for (const std::string& name : sys.List("/sys/devices/system/node")) {
     if (name.rfind("node", 0) == 0 && name.size() > 4 && isdigit(name[4])) {
@@ -109,6 +110,17 @@ json Memory(const SystemFiles& sys) {
     }
   }
   return memory;
+}
+
+// Where TLB shootdowns are counted from, or that they cannot be (arm64 and others).
+json TlbShootdowns(const SystemFiles& sys) {
+  const TlbCounts counts = ReadTlbCounts(sys);
+  json tlb;
+  tlb["countable"] = counts.countable;
+  tlb["interrupts_row"] = counts.shootdowns.has_value();
+  tlb["vmstat_nr_tlb"] = counts.remote_flushes.has_value();
+  tlb["note"] = counts.countable ? "" : kTlbCountNotAvailable;
+  return tlb;
 }
 
 json Virtualization(const SystemFiles& sys) {
@@ -327,6 +339,7 @@ json CaptureEnvironment(const RunContext& context, const std::string& scratch_pa
   env["hugetlb"] = Hugetlb(sys);
   env["vm"] = VmSysctls(sys);
   env["virtualization"] = Virtualization(sys);
+  env["tlb_shootdowns"] = TlbShootdowns(sys);
   env["scratch"] = Scratch(sys, scratch_path);
   env["perf"] = Counters(context);
   env["perf"]["perf_event_paranoid"] = TextOrNull(sys, "/proc/sys/kernel/perf_event_paranoid");

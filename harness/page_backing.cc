@@ -12,7 +12,6 @@
 namespace mapbench {
 namespace {
 
-constexpr uint64_t kPage = 4096;
 constexpr uint64_t kPfnMask = (1ull << 55) - 1;
 
 bool Has(uint64_t flags, int bit) { return (flags >> bit) & 1; }
@@ -58,7 +57,8 @@ PagemapEntry DecodePagemap(uint64_t word) {
 std::optional<PageFrames> ReadPageFrames(const SystemFiles& system, const void* begin,
                                          size_t length, std::string* error) {
   const uintptr_t start = reinterpret_cast<uintptr_t>(begin);
-  const size_t pages = (length + kPage - 1) / kPage;
+  const uint64_t page = PageSize();
+  const size_t pages = (length + page - 1) / page;
   const std::string pagemap_path = system.Resolve("/proc/self/pagemap");
   UniqueFd pagemap(open(pagemap_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!pagemap.valid()) {
@@ -66,10 +66,10 @@ std::optional<PageFrames> ReadPageFrames(const SystemFiles& system, const void* 
     return std::nullopt;
   }
   PageFrames frames;
-  frames.first_page = start / kPage;
+  frames.first_page = start / page;
   frames.pagemap.resize(pages);
   frames.flags.assign(pages, 0);
-  if (!PreadAll(pagemap.get(), frames.pagemap.data(), pages * 8, (start / kPage) * 8)) {
+  if (!PreadAll(pagemap.get(), frames.pagemap.data(), pages * 8, (start / page) * 8)) {
     *error = SysError("pread(" + pagemap_path + ")");
     return std::nullopt;
   }
@@ -193,7 +193,7 @@ std::string DescribeHistogram(const BackingHistogram& histogram) {
   };
   for (auto it = histogram.pages_by_folio_pages.rbegin();
        it != histogram.pages_by_folio_pages.rend(); ++it) {
-    add(PageSizeText(it->first * kPage), it->second);
+    add(PageSizeText(it->first * PageSize()), it->second);
   }
   add("zero page", histogram.zero_page);
   add("not present", histogram.not_present);

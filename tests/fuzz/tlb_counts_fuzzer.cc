@@ -66,9 +66,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
              std::vector<uint64_t>(counts.shootdowns ? counts.shootdowns_per_cpu.size() : 0, 0));
   FUZZ_CHECK(zero.remote_flushes.value_or(0) == 0);
   FUZZ_CHECK(zero.remote_flushes.has_value() == counts.remote_flushes.has_value());
-  mapbench::DescribeTlbDelta(zero);
+  // Countable exactly when a TLB row or nr_tlb_remote_flush is there; else said, not 0.
+  FUZZ_CHECK(counts.countable == (row.has_value() || counts.remote_flushes.has_value()));
+  FUZZ_CHECK(zero.countable == counts.countable);
+  FUZZ_CHECK((mapbench::DescribeTlbDelta(zero) == mapbench::kTlbCountNotAvailable) ==
+             !counts.countable);
   FUZZ_CHECK(mapbench::CheckShootdowns(zero, 1).ok);
-  FUZZ_CHECK(!mapbench::CheckShootdowns(zero, 2).ok);
+  FUZZ_CHECK(mapbench::CheckShootdowns(zero, 2).ok == !counts.countable);
 
   // Round trip: the input's bytes as 32-bit counts, the width the kernel prints.
   std::vector<uint64_t> written;

@@ -1,6 +1,9 @@
 #include "harness/system_files.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "harness/environment.h"
 
@@ -75,6 +78,28 @@ TEST(Environment, FreePageReportingNeedsABalloonThatReports) {
   EXPECT_FALSE(ReadFreePageReporting(SystemFiles("/nonexistent")).active);
 }
 
+TEST(Environment, SaysWhenTlbShootdownsCannotBeCounted) {
+  const std::string root = testing::TempDir() + "/arm64-root";
+  std::filesystem::create_directories(root + "/proc");
+  std::filesystem::copy_file(MAPBENCH_TEST_FIXTURES "/kernel-text/interrupts-arm64",
+                             root + "/proc/interrupts",
+                             std::filesystem::copy_options::overwrite_existing);
+  RunContext context;
+  context.system = SystemFiles(root);
+  auto env = CaptureEnvironment(context, ".");
+  EXPECT_EQ(env["tlb_shootdowns"]["countable"], false);
+  EXPECT_EQ(env["tlb_shootdowns"]["interrupts_row"], false);
+  EXPECT_NE(env["tlb_shootdowns"]["note"].get<std::string>().find(
+                "TLB shootdown count not available here"),
+            std::string::npos);
+}
+
+TEST(Environment, PageSizeIsTheMachinesBasePage) {
+  EXPECT_EQ(PageSize(), static_cast<uint64_t>(sysconf(_SC_PAGESIZE)));
+  EXPECT_EQ(PageSize() & (PageSize() - 1), 0u);  // a power of two
+  EXPECT_GE(PageSize(), 4096u);
+}
+
 TEST(Environment, HostReportsFromInterruptsAndReportedKib) {
   const HostReports reports = ReadHostReports(SystemFiles(kFixtureRoot));
   EXPECT_EQ(reports.reports, 1449u);
@@ -140,6 +165,9 @@ TEST(Environment, CapturesFixtureTree) {
   EXPECT_EQ(env["virtualization"]["page_reporting_order"], "9");  // sysfs, not the cmdline request
   EXPECT_EQ(env["virtualization"]["free_page_reports"], 1449);    // virtio0-reporting_vq
   EXPECT_EQ(env["virtualization"]["reported_kib"], 2856984);
+  EXPECT_EQ(env["memory"]["page_size_bytes"], PageSize());
+  EXPECT_EQ(env["tlb_shootdowns"]["countable"], true);  // the fixture's x86 TLB row
+  EXPECT_EQ(env["tlb_shootdowns"]["note"], "");
   EXPECT_FALSE(env["build"]["compiler"].get<std::string>().empty());
 }
 
