@@ -49,7 +49,7 @@ void Run(benchmark::State& state, const RunContext& ctx, Pattern pattern, uint64
   }
   Outcome outcome;
   outcome.bytes_per_op = static_cast<double>(size);
-  outcome.pages_per_op = static_cast<double>(size) / 4096;
+  outcome.pages_per_op = static_cast<double>(size) / PageSize();
   outcome.valid = valid;
   outcome.validation = "checksum " + ChecksumText(expected) +
                        (valid ? " matched every pass" : " expected, a pass summed " + ChecksumText(wrong));

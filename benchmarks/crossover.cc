@@ -21,7 +21,8 @@
 //   limit_mib, readers (threads).
 // Metrics: steady_bytes_per_second (median of the last half of the buckets),
 //   read_amplification (storage bytes read / bytes served), major_faults_per_gib,
-//   tlb_shootdowns_per_gib, cgroup_peak_mib, eviction_start_s (empty: no eviction).
+//   tlb_shootdowns_per_gib (empty, and the note says so, where the kernel has no count:
+//   arm64), cgroup_peak_mib, eviction_start_s (empty: no eviction).
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -147,6 +148,7 @@ struct Sample {
   uint64_t major_faults = 0;
   uint64_t evicted_pages = 0;
   std::optional<uint64_t> shootdowns;
+  bool shootdowns_countable = false;  // the kernel counts them at all (x86)
   uint64_t storage_read = 0;
 };
 
@@ -164,7 +166,9 @@ Sample TakeSample(const RunContext& ctx, const MemoryLimit& limit, const std::ve
   std::map<std::string, uint64_t> stat = limit.Stat();
   s.major_faults = stat["pgmajfault"];
   s.evicted_pages = stat["evicted_pages"];
-  s.shootdowns = ReadTlbCounts(ctx.system).shootdowns;
+  const TlbCounts tlb = ReadTlbCounts(ctx.system);
+  s.shootdowns = tlb.shootdowns;
+  s.shootdowns_countable = tlb.countable;
   s.storage_read = StorageReadBytes(ctx);
   return s;
 }
@@ -295,7 +299,7 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
   const uint64_t evicted = Delta(last.evicted_pages, first.evicted_pages);
   Outcome outcome;
   outcome.bytes_per_op = static_cast<double>(bytes);
-  outcome.pages_per_op = static_cast<double>(bytes) / kBlock;
+  outcome.pages_per_op = static_cast<double>(bytes) / PageSize();
   outcome.valid = failure.empty() && mismatches == 0 && bytes > 0;
   outcome.validation =
       !failure.empty() ? failure
@@ -314,6 +318,7 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
                 static_cast<unsigned long long>(baseline >> 20), static_cast<unsigned long long>(evicted),
                 series_error.empty() ? "" : "; series not written: ", series_error.c_str());
   outcome.config = note;
+  if (!first.shootdowns_countable) outcome.config += std::string("; ") + kTlbCountNotAvailable;
   const std::vector<double> steady(rates.begin() + static_cast<long>(rates.size() / 2), rates.end());
   outcome.metrics = {
       {"steady_bytes_per_second", Median(steady)},

@@ -1,7 +1,7 @@
 // lifecycle_ipc — what creating, changing and sharing mappings costs, against the
 // alternatives. One op:
 //   map_unmap: mmap of size_kib anonymous private memory + munmap; touch:all also writes
-//     and reads back one word per 4 KiB page in between (MADV_NOHUGEPAGE: 4 KiB faults).
+//     and reads back one word per base page in between (MADV_NOHUGEPAGE: base-page faults).
 //     map/touch/unmap_ns_per_op time the three parts with clock reads.
 //   mprotect: mprotect(PROT_READ) + mprotect(PROT_READ|PROT_WRITE) of a populated region.
 //   mremap_growth: grow a populated size_kib buffer to twice its size, keeping its bytes:
@@ -52,7 +52,6 @@
 namespace mapbench {
 namespace {
 
-constexpr size_t kPage = 4096;
 constexpr size_t kPmd = 2 << 20;
 constexpr size_t kChunk = 64 << 10;  // read+send and pipe chunk
 constexpr size_t kReceiveBuffer = 256 << 10;
@@ -97,8 +96,8 @@ void* AnonMap(void* at, size_t size, int prot, int extra_flags) {
 // ---- map_unmap -----------------------------------------------------------------------
 
 void RunMapUnmap(benchmark::State& state, const RunContext& ctx, const Config& c) {
-  const size_t size = c.size_kib << 10;
-  const size_t pages = size / kPage;
+  const size_t size = c.size_kib << 10, page = PageSize();
+  const size_t pages = size / page;
   const bool touch = c.method == "all";
   if (auto why = CheckMemory(ctx, size * 2)) return Skip(state, *why);
   uint64_t map_ns = 0, touch_ns = 0, unmap_ns = 0, ops = 0, bad = 0;
@@ -120,11 +119,11 @@ void RunMapUnmap(benchmark::State& state, const RunContext& ctx, const Config& c
       if (touch) {
         madvise(region, size, MADV_NOHUGEPAGE);
         for (size_t i = 0; i < pages; ++i)
-          *reinterpret_cast<uint64_t*>(region + i * kPage) = ops + i;
+          *reinterpret_cast<uint64_t*>(region + i * page) = ops + i;
         asm volatile("" ::: "memory");
         uint64_t sum = 0;
         for (size_t i = 0; i < pages; ++i)
-          sum += *reinterpret_cast<volatile uint64_t*>(region + i * kPage);
+          sum += *reinterpret_cast<volatile uint64_t*>(region + i * page);
         if (sum != ops * pages + pages * (pages - 1) / 2) ++bad;
         t2 = NowNs();
       }
@@ -208,7 +207,7 @@ void RunMprotect(benchmark::State& state, const RunContext& ctx, const Config& c
   if (failure.empty() && SumWords(region.data(), size) != expected)
     failure = "region contents changed";
   Outcome outcome;
-  outcome.pages_per_op = static_cast<double>(size / kPage);  // PTEs changed; no bytes move
+  outcome.pages_per_op = static_cast<double>(size / PageSize());  // PTEs changed; no bytes move
   outcome.valid = failure.empty();
   outcome.validation = failure.empty()
                            ? std::to_string(2 * ops) +
@@ -327,7 +326,7 @@ void RunMremapGrowth(benchmark::State& state, const RunContext& ctx, const Confi
   release();
   Outcome outcome;
   outcome.bytes_per_op = static_cast<double>(size);
-  outcome.pages_per_op = static_cast<double>(size / kPage);
+  outcome.pages_per_op = static_cast<double>(size / PageSize());
   outcome.valid = failure.empty();
   outcome.validation = failure.empty() ? std::to_string(ops) + (use_mremap ? " moves" : " copies") +
                                              " to the other area; checksum " + ChecksumText(expected) +
@@ -463,7 +462,7 @@ void RunTransfer(benchmark::State& state, const RunContext& ctx, const Config& c
   }
   Outcome outcome;
   outcome.bytes_per_op = static_cast<double>(size);
-  outcome.pages_per_op = static_cast<double>(size / kPage);
+  outcome.pages_per_op = static_cast<double>(size / PageSize());
   outcome.valid = failure.empty();
   outcome.validation = failure.empty()
                            ? std::to_string(seq) + " transfers, each sum = the data sent (" +
@@ -566,7 +565,7 @@ void RunServeFile(benchmark::State& state, const RunContext& ctx, const Config& 
     failure = std::to_string(bad) + " files arrived with a wrong checksum";
   Outcome outcome;
   outcome.bytes_per_op = static_cast<double>(size);
-  outcome.pages_per_op = static_cast<double>(size / kPage);
+  outcome.pages_per_op = static_cast<double>(size / PageSize());
   outcome.valid = failure.empty();
   outcome.validation = failure.empty() ? "receiver's checksum " + ChecksumText(file->checksum) +
                                              " matched on all " + std::to_string(ops) + " files"

@@ -1,14 +1,15 @@
-// page_size — what the page size behind a mapping changes: 4 KiB pages
-//   (MADV_NOHUGEPAGE), PMD THP (MADV_HUGEPAGE, 2 MiB aligned), each multi-size THP size,
+// page_size — what the page size behind a mapping changes: base pages (PageSize(), 4 KiB
+//   on x86-64; MADV_NOHUGEPAGE), PMD THP (MADV_HUGEPAGE, 2 MiB aligned), each multi-size THP size,
 //   hugetlb 2 MiB / 1 GiB (MAP_HUGETLB and memfd MFD_HUGETLB), shmem THP (memfd +
 //   MADV_HUGEPAGE).
 // Timed: fault: map (mmap, madvise; memfd_create + ftruncate for memfd), first write to
-//   every 4 KiB page, munmap (+ close), each phase apart; state:steady repeats the cycle
+//   every base page, munmap (+ close), each phase apart; state:steady repeats the cycle
 //   so memory is recycled at once, state:after_idle sleeps 3 s (untimed) first, so the
-//   memory has sat free (and been reported to the host on a ballooned VM).
+//   memory has sat free and, on a VM with free page reporting, may have gone back to the
+//   host (skipped where there is no free page reporting).
 //   seq_read: one pass summing every word of a faulted region.
-//   chase: one lap of a dependent-load ring with one node per 4 KiB page in random
-//   order, so with 4 KiB pages nearly every load misses the TLB.
+//   chase: one lap of a dependent-load ring with one node per base page in random
+//   order, so with base pages nearly every load misses the TLB.
 // Untimed: region setup and filling, backing checks, the idle sleep.
 // Verified: fault: fresh memory reads zero; seq_read: checksum; chase: every lap returns
 //   to its start and the ring has one node per page. Backing: the fraction of the region
@@ -16,14 +17,19 @@
 //   folio sizes (root) and smaps (AnonHugePages, ShmemPmdMapped, *_Hugetlb), or the
 //   per-size anon_fault_alloc counter for mTHP; config_ok when it is >= 99%.
 //   mTHP regions are split into VMAs of the mTHP size so no larger size can be chosen.
+//   after_idle: the touch's thread CPU time must be >= 3x the median of 3 steady cycles
+//   run just before the idle (host faults for memory it had taken back cost guest CPU
+//   time); else the memory was not returned and the row is not effective. Free page
+//   reports during the idle (balloon reporting_vq interrupts, reported KiB) are recorded.
 // Kernel paths: do_anonymous_page / do_huge_pmd_anonymous_page / alloc_anon_folio,
 //   hugetlb_fault, shmem_fault; page walks (nested paging on a VM) in the chase.
 // Workloads: fault, seq_read, chase. Params: page_kib (claimed page size), mechanism
 //   (nohugepage, thp, mthp, hugetlb, shmem_thp), api (mmap, memfd), size_mib, state
 //   (fault only: steady, after_idle).
 // Metrics: backing_fraction (worst check); fault: map/touch/unmap_ns_per_op and
-//   per-phase counters, fault_ns_per_mib (touch), faults_per_mib (getrusage); chase:
-//   ns_per_access (dtlb_load_misses_per_page is per access: one node per page).
+//   per-phase counters, fault_ns_per_mib (touch), faults_per_mib (getrusage),
+//   after_idle: idle_touch_cpu_ratio, idle_reported_kib; chase: ns_per_access
+//   (dtlb_load_misses_per_page is per access: one node per page).
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -33,6 +39,7 @@
 #include <map>
 #include <thread>
 
+#include "harness/environment.h"
 #include "harness/faults.h"
 #include "harness/page_backing.h"
 #include "harness/phases.h"
@@ -52,9 +59,9 @@
 namespace mapbench {
 namespace {
 
-constexpr uint64_t kPage = 4096;
 constexpr uint64_t kMiB = 1 << 20;
 constexpr auto kIdle = std::chrono::seconds(3);  // free page reporting waits 2 s
+constexpr int kSteadyCycles = 3;                 // the after_idle row's reference
 constexpr double kBackedEnough = 0.99;
 constexpr uint64_t kChaseSeed = 0x70616765;
 
@@ -196,11 +203,12 @@ std::optional<std::string> MapRegion(const Config& c, uint64_t bytes, Region* r)
   return "unknown mechanism";
 }
 
-// First write to every 4 KiB page; returns the OR of what was there (fresh memory: 0).
+// First write to every base page; returns the OR of what was there (fresh memory: 0).
 uint64_t TouchWrite(const Region& r) {
+  const uint64_t page = PageSize();
   uint64_t seen = 0;
   for (const auto& [base, bytes] : r.spans) {
-    for (uint64_t o = 0; o < bytes; o += kPage) {
+    for (uint64_t o = 0; o < bytes; o += page) {
       seen |= __atomic_fetch_add(reinterpret_cast<uint64_t*>(base + o), 1, __ATOMIC_RELAXED);
     }
   }
@@ -267,7 +275,7 @@ bool CheckPagemap(const RunContext& ctx, const Config& c, const Region& r, Backi
     if (!frames || !frames->pfns_visible) return false;
     MergeHistograms(all, FolioHistogram(*frames));
   }
-  const double f = FractionInFolios(all, c.page_bytes / kPage);
+  const double f = FractionInFolios(all, c.page_bytes / PageSize());
   b->Add("pagemap", f, "pagemap " + DescribeHistogram(all));
   return true;
 }
@@ -317,9 +325,12 @@ std::optional<uint64_t> MthpAllocs(const RunContext& ctx, const Config& c) {
   return ReadThpSizeStat(ctx.system, c.page_bytes, "anon_fault_alloc");
 }
 
-void Finish(benchmark::State& state, Outcome& outcome, const Backing& backing) {
-  outcome.config_ok = backing.Fraction() >= kBackedEnough;
+// `idle`: an after_idle row's check that the memory had gone back to the host.
+void Finish(benchmark::State& state, Outcome& outcome, const Backing& backing,
+            const std::optional<ReturnedCheck>& idle = std::nullopt) {
+  outcome.config_ok = backing.Fraction() >= kBackedEnough && (!idle || idle->ok);
   outcome.config = backing.Note();
+  if (idle) outcome.config += "; " + idle->note;
   outcome.metrics.emplace_back("backing_fraction", backing.Fraction());
   Report(state, outcome);
 }
@@ -327,8 +338,13 @@ void Finish(benchmark::State& state, Outcome& outcome, const Backing& backing) {
 // ---- fault ----------------------------------------------------------------------------
 
 void RunFault(benchmark::State& state, const RunContext& ctx, const Config& c) {
-  const uint64_t bytes = c.size_mib * kMiB, pages = bytes / kPage;
+  const uint64_t bytes = c.size_mib * kMiB, pages = bytes / PageSize();
   if (auto why = Unavailable(ctx, c, bytes)) return Skip(state, *why);
+  if (c.after_idle) {
+    if (auto why = NoFreePageReporting(ReadFreePageReporting(ctx.system))) {
+      return Skip(state, *why);
+    }
+  }
   Backing backing;
   // Untimed warm-up cycle: finds failing calls, recycles memory, and checks the backing
   // in depth (pagemap) while the region exists.
@@ -344,11 +360,26 @@ void RunFault(benchmark::State& state, const RunContext& ctx, const Config& c) {
     }
     CheckSmaps(ctx, c, r, &backing);
   }
-  if (c.after_idle) std::this_thread::sleep_for(kIdle);
+  // after_idle: the steady-state CPU time of the same cycle, then the idle.
+  std::vector<double> steady_cpu_ns;
+  HostReports during_idle;
+  if (c.after_idle) {
+    for (int i = 0; i < kSteadyCycles; ++i) {
+      Region r;
+      if (auto error = MapRegion(c, bytes, &r)) return Skip(state, *error);
+      const uint64_t cpu0 = ThreadCpuNs();
+      TouchWrite(r);
+      steady_cpu_ns.push_back(static_cast<double>(ThreadCpuNs() - cpu0));
+    }
+    const HostReports before = ReadHostReports(ctx.system);
+    std::this_thread::sleep_for(kIdle);
+    during_idle = HostReportsDelta(before, ReadHostReports(ctx.system));
+  }
 
   bool valid = true;
   std::string failure;
   uint64_t touch_ns = 0, touch_faults = 0;
+  double first_touch_cpu_ns = 0;  // after_idle: the first timed touch
   Phases phases(ctx, {"map", "touch", "unmap"});
   {
     Measurement measure(state, ctx);
@@ -367,11 +398,14 @@ void RunFault(benchmark::State& state, const RunContext& ctx, const Config& c) {
       const ThreadFaults faults_before = CurrentThreadFaults();
       measure.Resume();
       phases.Begin(1);
+      const uint64_t cpu0 = c.after_idle ? ThreadCpuNs() : 0;
       const auto t0 = std::chrono::steady_clock::now();
       const uint64_t seen = TouchWrite(r);
       const auto t1 = std::chrono::steady_clock::now();
+      const uint64_t cpu1 = c.after_idle ? ThreadCpuNs() : 0;
       phases.End(1);
       measure.Pause();
+      if (c.after_idle && first_touch_cpu_ns == 0) first_touch_cpu_ns = cpu1 - cpu0;
       touch_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count();
       touch_faults += CurrentThreadFaults().minor - faults_before.minor;
       if (seen != 0 && valid) {
@@ -405,13 +439,22 @@ void RunFault(benchmark::State& state, const RunContext& ctx, const Config& c) {
     outcome.metrics.emplace_back("faults_per_mib",
                                  static_cast<double>(touch_faults) / ops / c.size_mib);
   }
-  Finish(state, outcome, backing);
+  std::optional<ReturnedCheck> idle;
+  if (c.after_idle) {
+    idle = CheckReturnedToHost(first_touch_cpu_ns, steady_cpu_ns, during_idle);
+    if (idle->ratio > 0) outcome.metrics.emplace_back("idle_touch_cpu_ratio", idle->ratio);
+    if (during_idle.reported_kib) {
+      outcome.metrics.emplace_back("idle_reported_kib",
+                                   static_cast<double>(*during_idle.reported_kib));
+    }
+  }
+  Finish(state, outcome, backing, idle);
 }
 
 // ---- seq_read and chase ---------------------------------------------------------------
 
 void RunRead(benchmark::State& state, const RunContext& ctx, const Config& c) {
-  const uint64_t bytes = c.size_mib * kMiB, pages = bytes / kPage;
+  const uint64_t bytes = c.size_mib * kMiB, pages = bytes / PageSize();
   if (auto why = Unavailable(ctx, c, bytes)) return Skip(state, *why);
   Region r;
   Backing backing;
@@ -428,7 +471,7 @@ void RunRead(benchmark::State& state, const RunContext& ctx, const Config& c) {
     }
     expected = ExpectedChecksum(bytes);
   } else {
-    std::vector<char*> slots = SpreadSlots(r.spans, kPage, kChaseSeed);
+    std::vector<char*> slots = SpreadSlots(r.spans, PageSize(), kChaseSeed);
     nodes = slots.size();
     start = BuildRing(slots, kChaseSeed);
     if (RingLength(start, nodes) != nodes)
@@ -513,10 +556,10 @@ struct PageConfig {
 
 // Quick: every page-size mechanism once at 64 MiB (mTHP: 64 KiB only), plus THP first
 // touch after idle. Full: every mTHP size, faults at 64 MiB and 1 GiB, reads over 256 MiB
-// (chase also 1 GiB), after-idle rows for 4 KiB, THP and hugetlb 2 MiB.
+// (chase also 1 GiB), after-idle rows for base pages, THP and hugetlb 2 MiB.
 std::vector<Case> Cases(Suite suite) {
   const bool quick = suite == Suite::kQuick;
-  std::vector<PageConfig> configs = {{Mechanism::kNoHuge, Api::kMmap, 4 << 10},
+  std::vector<PageConfig> configs = {{Mechanism::kNoHuge, Api::kMmap, PageSize()},
                                      {Mechanism::kThp, Api::kMmap, 2 << 20}};
   const std::vector<uint64_t> mthp_kib =
       quick ? std::vector<uint64_t>{64} : std::vector<uint64_t>{16, 32, 64, 128, 256, 512, 1024};
@@ -549,7 +592,7 @@ std::vector<Case> Cases(Suite suite) {
   }
   std::vector<PageConfig> idle = {{Mechanism::kThp, Api::kMmap, 2 << 20}};
   if (!quick) {
-    idle.insert(idle.begin(), {Mechanism::kNoHuge, Api::kMmap, 4 << 10});
+    idle.insert(idle.begin(), {Mechanism::kNoHuge, Api::kMmap, PageSize()});
     idle.push_back({Mechanism::kHugetlb, Api::kMmap, 2 << 20});
   }
   for (const PageConfig& p : idle) {
@@ -565,7 +608,8 @@ MAPBENCH_FAMILY(Family{
     [] {
       std::vector<std::string> metrics = PhaseMetricNames({"map", "touch", "unmap"});
       metrics.insert(metrics.end(),
-                     {"fault_ns_per_mib", "faults_per_mib", "ns_per_access", "backing_fraction"});
+                     {"fault_ns_per_mib", "faults_per_mib", "ns_per_access", "backing_fraction",
+                      "idle_touch_cpu_ratio", "idle_reported_kib"});
       return metrics;
     }(),
     Cases});

@@ -2,24 +2,35 @@
 //   MADV_WILLNEED, MADV_POPULATE_READ/WRITE, MAP_LOCKED, mlock), anonymous memory and a
 //   file in the page cache.
 // Timed: one operation = map (mmap plus the populate call: "map" phase), first touch of
-//   every 4 KiB page (a write for anonymous memory, a read for the file: "touch"), and
+//   every base page (a write for anonymous memory, a read for the file: "touch"), and
 //   munmap ("unmap"); each phase is timed and counted apart. state:steady repeats the
 //   cycle so freed memory is reused at once; state:after_idle sleeps 3 s (untimed)
-//   before one cycle, so the memory it gets back has sat free (and, on a VM with free
-//   page reporting, been returned to the host).
-// Untimed: scratch file creation and warming, one warm-up cycle, the idle sleep.
+//   before one cycle, so the memory it gets back has sat free and, on a VM with free
+//   page reporting, may have gone back to the host (skipped where nothing reports).
+// Untimed: scratch file creation and warming, one warm-up cycle, the idle sleep and the
+//   3 steady cycles before it.
+// Pages: transparent huge pages of every size are off for the case (PR_SET_THP_DISABLE,
+//   MADV_NOHUGEPAGE for every mapping, also those MAP_POPULATE fills inside mmap), so
+//   anonymous memory is in base pages whatever THP and mTHP settings say; the file is
+//   mapped with page table entries over whatever folios the page cache holds.
 // Verified: anonymous pages read zero before their first write; the file's touched words
-//   sum to their known value; the faults of the touch phase (getrusage, which unlike perf
-//   counts populate faults too) match what the method promises: near zero after
-//   populating, one per page (anonymous) or at least one (file: fault-around and large
-//   folios map many pages per fault) without.
+//   sum to their known value; after the warm-up cycle's touch, pagemap + kpageflags (root)
+//   tell the folios really mapped: anonymous memory must be in base pages; the faults of
+//   the touch phase (getrusage, which unlike perf counts populate faults too) match what
+//   the method promises: near zero after populating, one per folio mapped (anonymous) or
+//   at least one (file: fault-around and large folios map many pages per fault) without.
+//   after_idle: the thread CPU time of map + touch (where memory is first touched, by the
+//   populate call or the touch) must be >= 3x the median of 3 steady cycles run just
+//   before the idle (host faults for memory it had taken back cost guest CPU time); else
+//   the memory was not returned and the row is not effective.
 // Kernel paths: do_anonymous_page / filemap_map_pages vs populate_vma_page_range (GUP),
 //   mlock_fixup, zap_page_range on munmap.
 // Params: method (fault, map_populate, willneed, populate_read, populate_write,
 //   map_locked, mlock), backing (anon: private anonymous, written; file: shared read-only
 //   mapping of a cached scratch file, read), size_mib, state (steady, after_idle).
 // Metrics: map/touch/unmap_ns_per_op and per-phase counters; map_faults_per_page and
-//   touch_faults_per_page (getrusage); resident_fraction_before (file).
+//   touch_faults_per_page (getrusage); resident_fraction_before (file); after_idle:
+//   idle_touch_cpu_ratio, idle_reported_kib.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -27,9 +38,11 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <thread>
 
 #include "harness/cache_control.h"
+#include "harness/environment.h"
 #include "harness/faults.h"
 #include "harness/page_backing.h"
 #include "harness/phases.h"
@@ -45,8 +58,8 @@
 namespace mapbench {
 namespace {
 
-constexpr uint64_t kPage = 4096;
 constexpr auto kIdle = std::chrono::seconds(3);  // free page reporting waits 2 s
+constexpr int kSteadyCycles = 3;                 // the after_idle row's reference
 
 enum class Method {
   kFault,
@@ -104,19 +117,37 @@ struct Config {
 };
 
 // What the touch phase should show for this method; the promise the row checks.
-TouchExpectation Expect(const Config& c, bool thp_always) {
+TouchExpectation Expect(const Config& c) {
   switch (c.method) {
     case Method::kFault:
     case Method::kWillneed:  // only starts readahead (file) or swap-in (anonymous)
-      if (c.file || thp_always) return TouchExpectation::kSome;
-      return TouchExpectation::kOnePerPage;
+      return c.file ? TouchExpectation::kSome : TouchExpectation::kOnePerFolio;
     case Method::kPopulateRead:
       // Anonymous memory gets the shared zero page: every first write still faults (COW).
-      if (!c.file) return thp_always ? TouchExpectation::kSome : TouchExpectation::kOnePerPage;
-      return TouchExpectation::kNearZero;
+      return c.file ? TouchExpectation::kNearZero : TouchExpectation::kOnePerFolio;
     default:
       return TouchExpectation::kNearZero;
   }
+}
+
+// What the warm-up's touch left mapped (read before munmap): the folio mix, or why not.
+struct Backing {
+  std::optional<BackingHistogram> histogram;  // empty: PFNs hidden (not root) or no pagemap
+  std::string why_unknown;
+};
+
+Backing ReadBacking(const RunContext& ctx, const char* p, uint64_t size) {
+  Backing b;
+  std::string error;
+  auto frames = ReadPageFrames(ctx.system, p, size, &error);
+  if (!frames) {
+    b.why_unknown = error;
+  } else if (!frames->pfns_visible) {
+    b.why_unknown = "page frames hidden (pagemap PFNs need CAP_SYS_ADMIN)";
+  } else {
+    b.histogram = FolioHistogram(*frames);
+  }
+  return b;
 }
 
 struct OpResult {
@@ -124,27 +155,32 @@ struct OpResult {
   int error_number = 0;
   uint64_t map_faults = 0;  // getrusage faults during the map phase (populate faults)
   uint64_t touch_faults = 0;
-  uint64_t seen = 0;  // anonymous: OR of the words before writing; file: word sum
+  uint64_t seen = 0;        // anonymous: OR of the words before writing; file: word sum
+  uint64_t use_cpu_ns = 0;  // after_idle: thread CPU time of map + touch
 };
 
 // Writes every page once; returns the OR of what was there (fresh memory: zero).
 uint64_t TouchWrite(char* p, uint64_t size) {
+  const uint64_t page = PageSize();
   uint64_t seen = 0;
-  for (uint64_t o = 0; o < size; o += kPage) {
+  for (uint64_t o = 0; o < size; o += page) {
     seen |= __atomic_fetch_add(reinterpret_cast<uint64_t*>(p + o), 1, __ATOMIC_RELAXED);
   }
   return seen;
 }
 
 uint64_t TouchRead(const char* p, uint64_t size) {
+  const uint64_t page = PageSize();
   uint64_t sum = 0;
-  for (uint64_t o = 0; o < size; o += kPage)
+  for (uint64_t o = 0; o < size; o += page)
     sum += *reinterpret_cast<const volatile uint64_t*>(p + o);
   return sum;
 }
 
-// One map-touch-unmap cycle; phases may be null (warm-up).
-OpResult Cycle(const Config& c, int fd, uint64_t size, Phases* phases) {
+// One map-touch-unmap cycle; phases may be null (warm-up). `after_touch`, when given,
+// sees the mapping between the touch and munmap (untimed work of the warm-up).
+OpResult Cycle(const Config& c, int fd, uint64_t size, Phases* phases,
+               const std::function<void(const char*)>& after_touch = {}) {
   OpResult r;
   auto begin = [&](size_t i) {
     if (phases) phases->Begin(i);
@@ -154,6 +190,7 @@ OpResult Cycle(const Config& c, int fd, uint64_t size, Phases* phases) {
   };
 
   const ThreadFaults before_map = CurrentThreadFaults();
+  const uint64_t cpu_before = c.after_idle ? ThreadCpuNs() : 0;
   begin(0);
   int flags = c.file ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS;
   if (c.method == Method::kMapPopulate) flags |= MAP_POPULATE;
@@ -198,19 +235,48 @@ OpResult Cycle(const Config& c, int fd, uint64_t size, Phases* phases) {
   begin(1);
   r.seen = c.file ? TouchRead(map.data(), size) : TouchWrite(map.data(), size);
   end(1);
-  const ThreadFaults after_touch = CurrentThreadFaults();
+  if (c.after_idle) r.use_cpu_ns = ThreadCpuNs() - cpu_before;
+  const ThreadFaults touched = CurrentThreadFaults();
+  if (after_touch) after_touch(map.data());
   begin(2);
   rc = map.reset();
   end(2);
   if (rc != 0) r.error = SysError("munmap");
   r.map_faults = after_map.minor + after_map.major - before_map.minor - before_map.major;
-  r.touch_faults = after_touch.minor + after_touch.major - after_map.minor - after_map.major;
+  r.touch_faults = touched.minor + touched.major - after_map.minor - after_map.major;
   return r;
+}
+
+// Whether the pages were what the row claims: anonymous memory in base pages. The file's
+// folios are the page cache's, whatever their size; the note says which they were.
+struct PageCheck {
+  bool ok = true;
+  std::string note;
+};
+PageCheck CheckPages(const Config& c, const std::string& pin_error, const Backing& b) {
+  PageCheck check;
+  const std::string base = PageSizeText(PageSize()) + " pages";
+  check.note = pin_error.empty() ? "THP off (PR_SET_THP_DISABLE)" : "THP NOT off: " + pin_error;
+  const std::string seen = b.histogram ? "pagemap after touch: " + DescribeHistogram(*b.histogram)
+                                       : "pages not checked after touch: " + b.why_unknown;
+  if (c.file) {
+    check.note += ", file folios as the page cache holds them, PTE-mapped; " + seen;
+    return check;
+  }
+  if (!b.histogram) {
+    // The fault count (one per page) is then what shows the pages were base pages.
+    check.note += ": " + base + "; " + seen;
+    return check;
+  }
+  check.ok = FractionInFolios(*b.histogram, 1) >= 0.99;
+  check.note += ": " + base + (check.ok ? ", checked: " : " NOT seen: ");
+  check.note += seen;
+  return check;
 }
 
 void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
   const uint64_t size = c.size_mib << 20;
-  const uint64_t pages = size / kPage;
+  const uint64_t pages = size / PageSize();
   if (Locks(c.method)) {
     rlimit limit{};
     getrlimit(RLIMIT_MEMLOCK, &limit);
@@ -221,6 +287,11 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
   }
   if (!c.file || Locks(c.method)) {
     if (auto why = CheckMemory(ctx, size)) return Skip(state, *why);
+  }
+  if (c.after_idle) {
+    if (auto why = NoFreePageReporting(ReadFreePageReporting(ctx.system))) {
+      return Skip(state, *why);
+    }
   }
 
   UniqueFd fd;
@@ -236,14 +307,18 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
     auto fraction = ResidentFraction(fd.get(), size, &error);
     if (!fraction) return Skip(state, error);
     resident = *fraction;
-    for (uint64_t p = 0; p < pages; ++p) expected += ScratchWord(p * (kPage / 8));
+    for (uint64_t p = 0; p < pages; ++p) expected += ScratchWord(p * (PageSize() / 8));
   }
-  const ThpSettings thp = ReadThpSettings(ctx.system);
-  const bool thp_always = !c.file && thp.enabled == "always";
-  const TouchExpectation expectation = Expect(c, thp_always);
+  // Base pages for anonymous memory, whatever THP and mTHP settings say (restored when
+  // the case ends).
+  const ScopedThpDisable thp_off;
+  const TouchExpectation expectation = Expect(c);
 
-  // Untimed warm-up: recycles memory for the steady state, and finds unsupported calls.
-  OpResult warm = Cycle(c, fd.get(), size, nullptr);
+  // Untimed warm-up: recycles memory for the steady state, finds unsupported calls, and
+  // reads what the touch really mapped.
+  Backing backing;
+  OpResult warm = Cycle(c, fd.get(), size, nullptr,
+                        [&](const char* p) { backing = ReadBacking(ctx, p, size); });
   if (!warm.error.empty()) {
     const int e = warm.error_number;
     if (Locks(c.method) && (e == EAGAIN || e == ENOMEM || e == EPERM)) {
@@ -251,11 +326,26 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
     }
     return Skip(state, warm.error);
   }
-  if (c.after_idle) std::this_thread::sleep_for(kIdle);
+  // after_idle: the steady-state CPU time of the same cycle, then the idle.
+  std::vector<double> steady_cpu_ns;
+  HostReports during_idle;
+  if (c.after_idle) {
+    for (int i = 0; i < kSteadyCycles; ++i) {
+      OpResult steady = Cycle(c, fd.get(), size, nullptr);
+      if (!steady.error.empty()) return Skip(state, steady.error);
+      steady_cpu_ns.push_back(static_cast<double>(steady.use_cpu_ns));
+    }
+    const HostReports before = ReadHostReports(ctx.system);
+    std::this_thread::sleep_for(kIdle);
+    during_idle = HostReportsDelta(before, ReadHostReports(ctx.system));
+  }
 
+  // One fault per folio the warm-up's touch mapped; per page when that is unknown.
+  const uint64_t folios = backing.histogram ? FoliosMapped(*backing.histogram).value_or(0) : 0;
   bool valid = true, faults_ok = true;
   std::string failure, fault_note;
   uint64_t map_faults = 0, touch_faults = 0, worst_touch = 0, best_touch = UINT64_MAX;
+  double first_use_cpu_ns = 0;  // after_idle: the first timed cycle
   Phases phases(ctx, {"map", "touch", "unmap"});
   {
     Measurement measure(state, ctx);
@@ -269,11 +359,12 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
           failure = c.file ? "file words summed wrong" : "fresh anonymous page was not zero";
       }
       FaultVerdict verdict =
-          CheckTouchFaults(expectation, static_cast<double>(r.touch_faults), pages);
+          CheckTouchFaults(expectation, static_cast<double>(r.touch_faults), pages, folios);
       if (!verdict.ok && faults_ok) {
         faults_ok = false;
         fault_note = verdict.note;
       }
+      if (first_use_cpu_ns == 0) first_use_cpu_ns = static_cast<double>(r.use_cpu_ns);
       map_faults += r.map_faults;
       touch_faults += r.touch_faults;
       worst_touch = std::max(worst_touch, r.touch_faults);
@@ -292,17 +383,28 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
                            ? "touched words of every page summed to the file's value, every cycle"
                            : "every fresh page read zero before its first write, every cycle";
   const double mean_touch = ops ? static_cast<double>(touch_faults) / ops : 0;
-  if (faults_ok) fault_note = CheckTouchFaults(expectation, mean_touch, pages).note;
-  char note[320];
+  if (faults_ok) fault_note = CheckTouchFaults(expectation, mean_touch, pages, folios).note;
+  const PageCheck page_check = CheckPages(c, thp_off.error(), backing);
+  char note[640];
   std::snprintf(
-      note, sizeof(note), "%s (min %llu, max %llu per cycle); populate faults %.4f/page%s%s",
-      fault_note.c_str(), static_cast<unsigned long long>(ops ? best_touch : 0),
+      note, sizeof(note), "%s; %s (min %llu, max %llu per cycle); populate faults %.4f/page%s",
+      page_check.note.c_str(), fault_note.c_str(),
+      static_cast<unsigned long long>(ops ? best_touch : 0),
       static_cast<unsigned long long>(worst_touch),
       ops ? static_cast<double>(map_faults) / ops / pages : 0.0,
-      c.file ? (resident >= 0.99 ? "; file fully cached" : "; file NOT fully cached") : "",
-      thp_always ? "; THP enabled=always" : "");
+      c.file ? (resident >= 0.99 ? "; file fully cached" : "; file NOT fully cached") : "");
   outcome.config = note;
-  outcome.config_ok = faults_ok && resident >= 0.99;
+  outcome.config_ok = faults_ok && resident >= 0.99 && page_check.ok;
+  if (c.after_idle) {
+    const ReturnedCheck idle = CheckReturnedToHost(first_use_cpu_ns, steady_cpu_ns, during_idle);
+    outcome.config += "; " + idle.note;
+    outcome.config_ok = *outcome.config_ok && idle.ok;
+    if (idle.ratio > 0) outcome.metrics.emplace_back("idle_touch_cpu_ratio", idle.ratio);
+    if (during_idle.reported_kib) {
+      outcome.metrics.emplace_back("idle_reported_kib",
+                                   static_cast<double>(*during_idle.reported_kib));
+    }
+  }
   phases.AddTo(outcome, ops);
   if (ops) {
     outcome.metrics.emplace_back("map_faults_per_page",
@@ -364,7 +466,8 @@ MAPBENCH_FAMILY(Family{
     [] {
       std::vector<std::string> metrics = PhaseMetricNames({"map", "touch", "unmap"});
       metrics.insert(metrics.end(),
-                     {"map_faults_per_page", "touch_faults_per_page", "resident_fraction_before"});
+                     {"map_faults_per_page", "touch_faults_per_page", "resident_fraction_before",
+                      "idle_touch_cpu_ratio", "idle_reported_kib"});
       return metrics;
     }(),
     Cases});

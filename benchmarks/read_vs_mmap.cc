@@ -160,7 +160,7 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
 
   Outcome outcome;
   outcome.bytes_per_op = static_cast<double>(size);
-  outcome.pages_per_op = static_cast<double>(size) / 4096;
+  outcome.pages_per_op = static_cast<double>(size) / PageSize();
   outcome.valid = valid;
   outcome.validation = valid ? "checksum " + ChecksumText(file->checksum) + " matched every pass" : failure;
   const double seen = c.cold ? worst_cold : warm_start;

@@ -1,6 +1,6 @@
 // scaling — page faults, mmap/munmap churn and TLB shootdowns on 1 … all CPUs.
 // One op:
-//   fault: a worker maps region_kib of anonymous private memory (MADV_NOHUGEPAGE: 4 KiB
+//   fault: a worker maps region_kib of anonymous private memory (MADV_NOHUGEPAGE: base
 //     pages), writes one word per page, reads the words back, unmaps.
 //   churn: a worker maps region_kib (16 KiB), writes and reads its first page, unmaps:
 //     mmap_lock taken for write twice, one fault, one TLB flush per op.
@@ -19,9 +19,10 @@
 // Verified: every op reads back what it wrote; each worker's faults (getrusage) >= pages
 //   it touched; ops of all workers = iterations; TLB shootdowns from /proc/interrupts
 //   "TLB" deltas summed over CPUs (system-wide: other processes add noise) and vmstat
-//   nr_tlb_* where present. config_ok: workers fit the CPUs, they waited for a CPU at
-//   most 10% of the time (schedstat; more means other load, not the parallelism the row
-//   claims), and a shootdown row with more than one CPU saw shootdowns.
+//   nr_tlb_* where present; where neither exists (arm64: broadcast TLBI, no IPI) the
+//   columns are empty and the note says the count is not available here. config_ok: workers fit the
+//   CPUs, they waited for a CPU at most 10% of the time (schedstat; more means other load, not the
+//   parallelism the row claims), and a shootdown row with more than one CPU saw shootdowns.
 // Kernel paths: do_anonymous_page, per-VMA locks and mmap_lock, zone/memcg/LRU locks,
 //   flush_tlb_mm_range and its IPIs (native or paravirt).
 #include <sys/mman.h>
@@ -45,7 +46,6 @@
 namespace mapbench {
 namespace {
 
-constexpr size_t kPage = 4096;
 constexpr int kReplyTimeoutMs = 600 * 1000;  // a worker runs one whole repetition
 // Above this share of their time spent waiting for a CPU, workers did not really run in
 // parallel (other load on the machine): the row is marked not effective.
@@ -102,11 +102,12 @@ void NoteFailure(Tally& t, const std::string& what) {
 
 // Words written into each page, then read back (the barrier keeps the reads real).
 uint64_t WriteAndReadBack(char* region, size_t pages, uint64_t seq) {
-  for (size_t i = 0; i < pages; ++i) *reinterpret_cast<uint64_t*>(region + i * kPage) = seq + i;
+  const size_t page = PageSize();
+  for (size_t i = 0; i < pages; ++i) *reinterpret_cast<uint64_t*>(region + i * page) = seq + i;
   asm volatile("" ::: "memory");
   uint64_t sum = 0;
   for (size_t i = 0; i < pages; ++i)
-    sum += *reinterpret_cast<volatile uint64_t*>(region + i * kPage);
+    sum += *reinterpret_cast<volatile uint64_t*>(region + i * page);
   return sum;
 }
 
@@ -114,7 +115,7 @@ uint64_t ExpectedSum(size_t pages, uint64_t seq) { return seq * pages + pages * 
 
 void Op(const Config& c, uint64_t seq, Tally& t) {
   const size_t bytes = c.region_kib << 10;
-  const size_t pages = c.workload == Workload::kFault ? bytes / kPage : 1;
+  const size_t pages = c.workload == Workload::kFault ? bytes / PageSize() : 1;
   char* region = static_cast<char*>(
       mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   if (region == MAP_FAILED) {
@@ -122,7 +123,7 @@ void Op(const Config& c, uint64_t seq, Tally& t) {
     ++t.bad;
     return;
   }
-  // 4 KiB pages whatever THP and mTHP settings say, so a fault is a page.
+  // Base pages whatever THP and mTHP settings say, so a fault is a page.
   if (c.workload == Workload::kFault) madvise(region, bytes, MADV_NOHUGEPAGE);
   if (WriteAndReadBack(region, pages, seq) != ExpectedSum(pages, seq)) ++t.bad;
   if (munmap(region, bytes) != 0) {
@@ -197,13 +198,19 @@ void AddTlb(std::map<std::string, double>& values, const TlbCounts& delta) {
   for (size_t cpu = 0; cpu < delta.shootdowns_per_cpu.size(); ++cpu) {
     values["tlb_cpu" + std::to_string(cpu)] = static_cast<double>(delta.shootdowns_per_cpu[cpu]);
   }
+  values["tlb_countable"] = delta.countable ? 1 : 0;
   values["tlb_known"] = delta.shootdowns ? 1 : 0;
   values["tlb_remote_known"] = delta.remote_flushes ? 1 : 0;
   values["tlb_cpus"] = static_cast<double>(delta.shootdowns_per_cpu.size());
 }
 
 std::string DescribeTlb(const SharedTotals& totals, double ops) {
-  if (totals.Get("tlb_known") == 0) return "TLB shootdowns: no TLB row in /proc/interrupts";
+  if (totals.Get("tlb_countable") == 0) return kTlbCountNotAvailable;
+  if (totals.Get("tlb_known") == 0) {
+    return std::string(
+               "TLB shootdowns (/proc/interrupts): not counted; vmstat nr_tlb_remote_flush: ") +
+           (totals.Get("tlb_remote_known") ? Fixed(totals.Get("tlb_remote"), 0) : "absent");
+  }
   std::string text =
       "TLB shootdowns (/proc/interrupts, all processes): " + Fixed(totals.Get("tlb"), 0) + " = " +
       Fixed(totals.Get("tlb") / ops, 3) + " per op [";
@@ -373,18 +380,19 @@ void Helper(const RunContext& ctx, Shared& shared, int cpu, HelperResult& result
   group.Reset();
   group.Enable();
   const std::optional<SchedStat> started = ReadThreadSchedstat(ctx.system);
+  const size_t page = PageSize();
   uint64_t seen = 0;
   while (!shared.stop.load(std::memory_order_acquire)) {
     const uint64_t generation = shared.generation.load(std::memory_order_acquire);
     if (generation == seen) {
-      __builtin_ia32_pause();
+      CpuRelax();
       continue;
     }
     seen = generation;
     const char* region = shared.region.load(std::memory_order_acquire);
     uint64_t sum = 0;
     for (size_t i = 0; i < shared.pages; ++i) {
-      sum += *reinterpret_cast<const volatile uint64_t*>(region + i * kPage);
+      sum += *reinterpret_cast<const volatile uint64_t*>(region + i * page);
     }
     if (sum != ExpectedSum(shared.pages, generation)) ++result.bad;
     ++result.reads;
@@ -402,7 +410,7 @@ void RunShootdown(benchmark::State& state, const RunContext& ctx, const Config& 
     return Skip(state, "needs " + std::to_string(c.workers) + " CPUs to touch the region from, " +
                            std::to_string(cpus.size()) + " allowed");
   }
-  const size_t bytes = c.pages * kPage;
+  const size_t bytes = c.pages * PageSize();
   ScopedPin main_pin(cpus[0]);
   Shared shared;
   shared.pages = c.pages;
@@ -439,7 +447,7 @@ void RunShootdown(benchmark::State& state, const RunContext& ctx, const Config& 
       shared.region.store(region, std::memory_order_relaxed);
       shared.acks.store(0, std::memory_order_relaxed);
       shared.generation.store(generation, std::memory_order_release);
-      while (shared.acks.load(std::memory_order_acquire) < helpers) __builtin_ia32_pause();
+      while (shared.acks.load(std::memory_order_acquire) < helpers) CpuRelax();
       const uint64_t before = NowNs();
       if (munmap(region, bytes) != 0 && failure.empty()) failure = SysError("munmap");
       munmap_ns += NowNs() - before;

@@ -2,7 +2,7 @@
 // writes, and writes after fork (copy-on-write), on each side of the fork.
 // Timed (phases are metrics, the op is their sum):
 //   op:read         mmap, sum every word, munmap ("map", "touch", "unmap").
-//   op:first_write  mmap, store one word per 4 KiB page, munmap ("map", "touch", "unmap").
+//   op:first_write  mmap, store one word per base page, munmap ("map", "touch", "unmap").
 //   op:fork_write_parent  fork, then the parent stores one word per page while the
 //     child still holds the pages ("fork", "write").
 //   op:fork_write_child   fork, the child stores one word per page and exits, the parent
@@ -38,9 +38,6 @@
 namespace mapbench {
 namespace {
 
-constexpr uint64_t kPage = 4096;
-constexpr uint64_t kWordsPerPage = kPage / 8;
-
 enum class Op { kRead, kFirstWrite, kForkWriteParent, kForkWriteChild };
 
 const char* OpName(Op op) {
@@ -72,7 +69,7 @@ enum Phase : size_t { kMap = 0, kTouch = 1, kUnmap = 2, kFork = 0, kWrite = 1, k
 
 // What the mapping holds when generation g's words were stored over the background.
 Expected Stamped(const Config& c, uint64_t generation) {
-  return Expected{generation, kWordsPerPage, c.file ? std::optional<uint64_t>(0) : std::nullopt};
+  return Expected{generation, PageSize() / 8, c.file ? std::optional<uint64_t>(0) : std::nullopt};
 }
 
 // The per-pass check looks at the stored words only (where a stale or leaked write
@@ -83,7 +80,7 @@ Expected WrittenOnly(Expected e) {
 }
 
 void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
-  const uint64_t size = c.size_mib << 20, pages = size / kPage;
+  const uint64_t size = c.size_mib << 20, pages = size / PageSize();
   const bool fork_op = c.op == Op::kForkWriteParent || c.op == Op::kForkWriteChild;
   // Fork rows hold two copies of a private region; file rows add the page cache.
   const uint64_t memory = size * ((fork_op ? 2 : 1) + (c.file ? 1 : 0));

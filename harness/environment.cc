@@ -13,6 +13,7 @@
 
 #include "harness/memory_cgroup.h"
 #include "harness/resources.h"
+#include "harness/tlb_counts.h"
 
 namespace mapbench {
 namespace {
@@ -101,6 +102,7 @@ json Memory(const SystemFiles& sys) {
     auto found = meminfo.find(key);
     memory[std::string(key) + "_bytes"] = found == meminfo.end() ? json(nullptr) : json(found->second);
   }
+  memory["page_size_bytes"] = PageSize();  // the base page: every *_per_page divides by it
   memory["numa_nodes"] = 0;
   for (const std::string& name : sys.List("/sys/devices/system/node")) {
     if (name.rfind("node", 0) == 0 && name.size() > 4 && isdigit(name[4])) {
@@ -110,27 +112,28 @@ json Memory(const SystemFiles& sys) {
   return memory;
 }
 
+// Where TLB shootdowns are counted from, or that they cannot be (arm64 and others).
+json TlbShootdowns(const SystemFiles& sys) {
+  const TlbCounts counts = ReadTlbCounts(sys);
+  json tlb;
+  tlb["countable"] = counts.countable;
+  tlb["interrupts_row"] = counts.shootdowns.has_value();
+  tlb["vmstat_nr_tlb"] = counts.remote_flushes.has_value();
+  tlb["note"] = counts.countable ? "" : kTlbCountNotAvailable;
+  return tlb;
+}
+
 json Virtualization(const SystemFiles& sys) {
   json virt;
-  const std::string balloon = "/sys/bus/virtio/drivers/virtio_balloon";
-  bool reporting = false;
-  bool present = false;
-  for (const std::string& name : sys.List(balloon)) {
-    if (name.rfind("virtio", 0) != 0) continue;
-    present = true;
-    reporting = reporting || BalloonReportsFreePages(sys.ReadLine(balloon + "/" + name + "/features").value_or(""));
-  }
-  virt["virtio_balloon"] = present;
-  virt["free_page_reporting"] = reporting;
-  // The module parameter is what the kernel uses; the command line only its request.
-  virt["page_reporting_order"] = TextOrNull(sys, "/sys/module/page_reporting/parameters/page_reporting_order");
-  if (virt["page_reporting_order"].is_null()) {
-    if (auto order = CmdlineValue(sys.ReadLine("/proc/cmdline").value_or(""),
-                                  "page_reporting.page_reporting_order")) {
-      virt["page_reporting_order"] = *order;
-    }
-  }
-  virt["note"] = reporting
+  const FreePageReporting reporting = ReadFreePageReporting(sys);
+  virt["virtio_balloon"] = reporting.balloon;
+  virt["free_page_reporting"] = reporting.active;
+  virt["page_reporting_order"] = reporting.order ? json(*reporting.order) : json(nullptr);
+  // Counters the after_idle rows compare before and after their idle (null: not visible).
+  const HostReports reports = ReadHostReports(sys);
+  virt["free_page_reports"] = reports.reports ? json(*reports.reports) : json(nullptr);
+  virt["reported_kib"] = reports.reported_kib ? json(*reports.reported_kib) : json(nullptr);
+  virt["note"] = reporting.active
                      ? "free memory is returned to the host: the first touch of memory that sat "
                        "free for a few seconds pays host faults (see PLATFORM notes); fault "
                        "costs must say whether they are first-touch or steady-state"
@@ -264,6 +267,42 @@ bool BalloonReportsFreePages(const std::string& feature_bits) {
   return feature_bits.size() > kFreePageReporting && feature_bits[kFreePageReporting] == '1';
 }
 
+FreePageReporting ReadFreePageReporting(const SystemFiles& sys) {
+  FreePageReporting reporting;
+  const std::string balloon = "/sys/bus/virtio/drivers/virtio_balloon";
+  for (const std::string& name : sys.List(balloon)) {
+    if (name.rfind("virtio", 0) != 0) continue;
+    reporting.balloon = true;
+    reporting.active =
+        reporting.active ||
+        BalloonReportsFreePages(sys.ReadLine(balloon + "/" + name + "/features").value_or(""));
+  }
+  // The module parameter is what the kernel uses; the command line only its request.
+  reporting.order = sys.ReadLine("/sys/module/page_reporting/parameters/page_reporting_order");
+  if (!reporting.order) {
+    reporting.order = CmdlineValue(sys.ReadLine("/proc/cmdline").value_or(""),
+                                   "page_reporting.page_reporting_order");
+  }
+  return reporting;
+}
+
+std::optional<std::string> NoFreePageReporting(const FreePageReporting& reporting) {
+  if (reporting.active) return std::nullopt;
+  return reporting.balloon
+             ? "the virtio balloon does not report free pages (no VIRTIO_BALLOON_F_REPORTING): "
+               "free memory stays with this VM, so there is no first touch after idle to measure"
+             : "no virtio balloon with free page reporting (not a VM that returns free memory to "
+               "its host): there is no first touch after idle to measure";
+}
+
+HostReports ReadHostReports(const SystemFiles& sys) {
+  HostReports reports;
+  reports.reports = InterruptCountNamed(sys.Read("/proc/interrupts").value_or(""), "-reporting_vq");
+  reports.reported_kib = ParseUnsigned(
+      sys.ReadLine("/sys/module/page_reporting/parameters/reported_kib").value_or(""));
+  return reports;
+}
+
 std::string BlockDeviceSysfs(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return "";
@@ -309,6 +348,7 @@ json CaptureEnvironment(const RunContext& context, const std::string& scratch_pa
   env["hugetlb"] = Hugetlb(sys);
   env["vm"] = VmSysctls(sys);
   env["virtualization"] = Virtualization(sys);
+  env["tlb_shootdowns"] = TlbShootdowns(sys);
   env["scratch"] = Scratch(sys, scratch_path);
   env["perf"] = Counters(context);
   env["perf"]["perf_event_paranoid"] = TextOrNull(sys, "/proc/sys/kernel/perf_event_paranoid");

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "harness/faults.h"
 #include "harness/run_context.h"
 
 namespace mapbench {
@@ -17,6 +18,23 @@ nlohmann::json CaptureEnvironment(const RunContext& context, const std::string& 
 
 // Free page reporting of virtio-balloon, from its feature bit string (bit 5).
 bool BalloonReportsFreePages(const std::string& feature_bits);
+
+// Whether free memory goes back to the VM's host: a virtio balloon with free page reporting.
+struct FreePageReporting {
+  bool balloon = false;  // a virtio_balloon device is bound
+  bool active = false;   // and it reports free pages (VIRTIO_BALLOON_F_REPORTING)
+  // Smallest free block reported, log2 pages: the module parameter, else the command line.
+  std::optional<std::string> order;
+};
+FreePageReporting ReadFreePageReporting(const SystemFiles& system);
+
+// nullopt when free memory can go back to the host here, else why not: an after_idle row
+// has nothing to measure then.
+std::optional<std::string> NoFreePageReporting(const FreePageReporting& reporting);
+
+// Reports to the host so far: interrupts of the balloon's "reporting_vq" in
+// /proc/interrupts (one per report), and page_reporting.reported_kib where the kernel has it.
+HostReports ReadHostReports(const SystemFiles& system);
 
 // What /proc/cpuinfo text says: "processor" lines, the first "model name", and whether
 // any "flags" line has the hypervisor flag.

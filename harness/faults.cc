@@ -1,7 +1,9 @@
 #include "harness/faults.h"
 
 #include <sys/resource.h>
+#include <time.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -19,33 +21,88 @@ const char* TouchExpectationName(TouchExpectation expectation) {
   switch (expectation) {
     case TouchExpectation::kNearZero:
       return "near zero";
-    case TouchExpectation::kOnePerPage:
-      return "one per page";
+    case TouchExpectation::kOnePerFolio:
+      return "one per folio";
     case TouchExpectation::kSome:
       return "between one and one per page";
   }
   return "?";
 }
 
-FaultVerdict CheckTouchFaults(TouchExpectation expectation, double faults_per_op, uint64_t pages) {
+FaultVerdict CheckTouchFaults(TouchExpectation expectation, double faults_per_op, uint64_t pages,
+                              uint64_t folios) {
   FaultVerdict verdict;
   const double n = static_cast<double>(pages);
+  const double units = static_cast<double>(folios ? folios : pages);
   switch (expectation) {
     case TouchExpectation::kNearZero:
       verdict.ok = faults_per_op <= 0.01 * n;
       break;
-    case TouchExpectation::kOnePerPage:
-      verdict.ok = faults_per_op >= 0.99 * n && faults_per_op <= 1.01 * n + 1;
+    case TouchExpectation::kOnePerFolio:
+      verdict.ok = faults_per_op >= 0.99 * units && faults_per_op <= 1.01 * units + 1;
       break;
     case TouchExpectation::kSome:
       verdict.ok = faults_per_op >= 1 && faults_per_op <= 1.01 * n + 1;
       break;
   }
-  char note[160];
+  std::string expected = TouchExpectationName(expectation);
+  if (expectation == TouchExpectation::kOnePerFolio) {
+    expected += folios ? ": " + std::to_string(folios) + " folios mapped" : " (taken as pages)";
+  }
+  char note[200];
   std::snprintf(note, sizeof(note), "touch: %.4g faults/op = %.4f per page (expected %s)",
-                faults_per_op, pages ? faults_per_op / n : 0.0, TouchExpectationName(expectation));
+                faults_per_op, pages ? faults_per_op / n : 0.0, expected.c_str());
   verdict.note = note;
   return verdict;
+}
+
+uint64_t ThreadCpuNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+HostReports HostReportsDelta(const HostReports& before, const HostReports& after) {
+  auto minus = [](const std::optional<uint64_t>& a,
+                  const std::optional<uint64_t>& b) -> std::optional<uint64_t> {
+    if (!a || !b || *a < *b) return std::nullopt;
+    return *a - *b;
+  };
+  return {minus(after.reports, before.reports), minus(after.reported_kib, before.reported_kib)};
+}
+
+ReturnedCheck CheckReturnedToHost(double first_cpu_ns, std::vector<double> steady_cpu_ns,
+                                  const HostReports& during_idle, double min_ratio) {
+  ReturnedCheck check;
+  std::string reports = "during the idle: ";
+  reports += during_idle.reports ? std::to_string(*during_idle.reports) + " free page reports"
+                                 : "free page reports not visible";
+  if (during_idle.reported_kib)
+    reports += ", " + std::to_string(*during_idle.reported_kib) + " KiB";
+  std::sort(steady_cpu_ns.begin(), steady_cpu_ns.end());
+  const size_t n = steady_cpu_ns.size();
+  const double median = n == 0  ? 0
+                        : n % 2 ? steady_cpu_ns[n / 2]
+                                : (steady_cpu_ns[n / 2 - 1] + steady_cpu_ns[n / 2]) / 2;
+  char text[320];
+  if (median <= 0 || first_cpu_ns <= 0) {
+    std::snprintf(text, sizeof(text),
+                  "memory returned to the host NOT checked: no steady-state CPU time to compare "
+                  "with; %s",
+                  reports.c_str());
+    check.note = text;
+    return check;
+  }
+  check.ratio = first_cpu_ns / median;
+  check.ok = check.ratio >= min_ratio;
+  std::snprintf(text, sizeof(text),
+                "%s: first touch %.3g ms CPU = %.2fx the steady median %.3g ms (%zu cycles "
+                "before the idle; returned needs >= %.3gx); %s",
+                check.ok ? "memory returned to the host"
+                         : "memory NOT returned to the host (or too little of it)",
+                first_cpu_ns / 1e6, check.ratio, median / 1e6, n, min_ratio, reports.c_str());
+  check.note = text;
+  return check;
 }
 
 bool HasCapability(std::string_view proc_status_text, int capability) {

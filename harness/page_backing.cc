@@ -1,6 +1,7 @@
 #include "harness/page_backing.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,7 +12,6 @@
 namespace mapbench {
 namespace {
 
-constexpr uint64_t kPage = 4096;
 constexpr uint64_t kPfnMask = (1ull << 55) - 1;
 
 bool Has(uint64_t flags, int bit) { return (flags >> bit) & 1; }
@@ -57,7 +57,8 @@ PagemapEntry DecodePagemap(uint64_t word) {
 std::optional<PageFrames> ReadPageFrames(const SystemFiles& system, const void* begin,
                                          size_t length, std::string* error) {
   const uintptr_t start = reinterpret_cast<uintptr_t>(begin);
-  const size_t pages = (length + kPage - 1) / kPage;
+  const uint64_t page = PageSize();
+  const size_t pages = (length + page - 1) / page;
   const std::string pagemap_path = system.Resolve("/proc/self/pagemap");
   UniqueFd pagemap(open(pagemap_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!pagemap.valid()) {
@@ -65,10 +66,10 @@ std::optional<PageFrames> ReadPageFrames(const SystemFiles& system, const void* 
     return std::nullopt;
   }
   PageFrames frames;
-  frames.first_page = start / kPage;
+  frames.first_page = start / page;
   frames.pagemap.resize(pages);
   frames.flags.assign(pages, 0);
-  if (!PreadAll(pagemap.get(), frames.pagemap.data(), pages * 8, (start / kPage) * 8)) {
+  if (!PreadAll(pagemap.get(), frames.pagemap.data(), pages * 8, (start / page) * 8)) {
     *error = SysError("pread(" + pagemap_path + ")");
     return std::nullopt;
   }
@@ -192,12 +193,39 @@ std::string DescribeHistogram(const BackingHistogram& histogram) {
   };
   for (auto it = histogram.pages_by_folio_pages.rbegin();
        it != histogram.pages_by_folio_pages.rend(); ++it) {
-    add(PageSizeText(it->first * kPage), it->second);
+    add(PageSizeText(it->first * PageSize()), it->second);
   }
   add("zero page", histogram.zero_page);
   add("not present", histogram.not_present);
   add("unknown", histogram.unknown);
   return text;
+}
+
+std::optional<uint64_t> FoliosMapped(const BackingHistogram& histogram) {
+  if (histogram.unknown > 0) return std::nullopt;
+  uint64_t folios = histogram.zero_page;
+  for (const auto& [folio_pages, pages] : histogram.pages_by_folio_pages) {
+    folios += (pages + folio_pages - 1) / folio_pages;
+  }
+  return folios;
+}
+
+ScopedThpDisable::ScopedThpDisable() {
+  previous_ = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
+  if (previous_ < 0) {
+    error_ = SysError("prctl(PR_GET_THP_DISABLE)");
+    return;
+  }
+  // Already off (for mappings not marked MADV_HUGEPAGE, at least): leave it as it is.
+  if (previous_ > 0) return;
+  if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0) {
+    error_ = SysError("prctl(PR_SET_THP_DISABLE, 1)");
+    previous_ = -1;
+  }
+}
+
+ScopedThpDisable::~ScopedThpDisable() {
+  if (previous_ == 0) prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0);
 }
 
 double SmapsBackedFraction(const std::map<std::string, uint64_t>& fields, BackingKind kind,

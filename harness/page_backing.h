@@ -35,9 +35,9 @@ inline constexpr int kThp = 22;
 inline constexpr int kZeroPage = 24;
 }  // namespace kpf
 
-// The pagemap word and kpageflags word (0 where unknown) of every 4 KiB page of a range.
+// The pagemap word and kpageflags word (0 where unknown) of every base page of a range.
 struct PageFrames {
-  uint64_t first_page = 0;  // virtual address / 4096 of the first page
+  uint64_t first_page = 0;  // virtual address / PageSize() of the first page
   std::vector<uint64_t> pagemap;
   std::vector<uint64_t> flags;
   // kpageflags of the PFN after the last page: tells whether its folio goes on.
@@ -50,7 +50,7 @@ struct PageFrames {
 std::optional<PageFrames> ReadPageFrames(const SystemFiles& system, const void* begin,
                                          size_t length, std::string* error);
 
-// Pages of a range grouped by the size (in 4 KiB pages) of the folio mapping them.
+// Pages of a range grouped by the size (in base pages) of the folio mapping them.
 // A folio is a compound head followed by tails at consecutive PFNs; it counts under its
 // size only if it starts on a virtual address aligned to that size (as the kernel maps
 // mTHP and PMD pages). Everything else is counted apart.
@@ -69,13 +69,38 @@ void MergeHistograms(BackingHistogram& into, const BackingHistogram& from);
 // Fraction of the range's pages in folios of exactly `folio_pages` pages (0 if empty).
 double FractionInFolios(const BackingHistogram& histogram, uint64_t folio_pages);
 
-// "4 KiB 100.0%" / "2048 KiB 96.9%, 4 KiB 3.1%, not present 0.0%": for notes.
+// "4 KiB 100.0%" / "2 MiB 96.9%, 4 KiB 3.1%, not present 0.0%" (sizes from PageSize()).
 std::string DescribeHistogram(const BackingHistogram& histogram);
+
+// How many mappings the range's pages form: one per folio, one per zero-page entry. A
+// demand fault of anonymous memory maps one folio, so this is the fault count a first
+// touch should take. nullopt when some page is unknown (PFNs hidden, folio cut).
+std::optional<uint64_t> FoliosMapped(const BackingHistogram& histogram);
+
+// ---- pinning the page size ------------------------------------------------------------
+
+// Turns transparent huge pages of every size off for this process while it lives
+// (prctl PR_SET_THP_DISABLE: MADV_NOHUGEPAGE for every mapping, including those that
+// MAP_POPULATE fills inside mmap before any madvise could apply), then restores the
+// previous setting. Page-cache folios of a file keep their size; they are mapped with
+// page table entries only.
+class ScopedThpDisable {
+ public:
+  ScopedThpDisable();
+  ~ScopedThpDisable();
+  ScopedThpDisable(const ScopedThpDisable&) = delete;
+  ScopedThpDisable& operator=(const ScopedThpDisable&) = delete;
+  const std::string& error() const { return error_; }  // empty: THP is off
+
+ private:
+  int previous_ = -1;
+  std::string error_;
+};
 
 // ---- smaps-based fractions ----------------------------------------------------------
 
 enum class BackingKind {
-  kBasePages,  // neither THP nor hugetlb (smaps cannot tell mTHP from 4 KiB pages)
+  kBasePages,  // neither THP nor hugetlb (smaps cannot tell mTHP from base pages)
   kAnonThp,    // AnonHugePages (PMD-mapped anonymous THP)
   kShmemThp,   // ShmemPmdMapped
   kFileThp,    // FilePmdMapped

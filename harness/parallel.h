@@ -26,6 +26,17 @@
 
 namespace mapbench {
 
+// One spin-wait step: tells the CPU (and, on a VM, the host) that this thread is waiting.
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  asm volatile("yield" ::: "memory");
+#else
+  asm volatile("" ::: "memory");
+#endif
+}
+
 // Counter totals of a worker that counted itself (another thread, or a child process
 // that sends them back through a pipe), parallel to CounterSet::statuses().
 struct WorkerCounts {

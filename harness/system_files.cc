@@ -1,6 +1,7 @@
 #include "harness/system_files.h"
 
 #include <dirent.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -98,6 +99,14 @@ std::map<std::string, uint64_t> ParseMeminfo(std::string_view text) {
     values[line.substr(0, colon)] = unit == "kB" ? *parsed * 1024 : *parsed;
   }
   return values;
+}
+
+uint64_t PageSize() {
+  static const uint64_t page = [] {
+    const long bytes = sysconf(_SC_PAGESIZE);
+    return bytes > 0 ? static_cast<uint64_t>(bytes) : uint64_t{4096};  // sysconf cannot fail here
+  }();
+  return page;
 }
 
 }  // namespace mapbench

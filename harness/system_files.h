@@ -42,4 +42,8 @@ std::map<std::string, uint64_t> ParseKeyValues(std::string_view text);
 // Strict unsigned parse of a whole string (no sign, no trailing junk).
 std::optional<uint64_t> ParseUnsigned(std::string_view text);
 
+// The machine's base page size in bytes (sysconf(_SC_PAGESIZE)): 4 KiB on x86-64, 4, 16
+// or 64 KiB on arm64. Every "per page" figure and one-word-per-page touch uses it.
+uint64_t PageSize();
+
 }  // namespace mapbench

@@ -59,9 +59,39 @@ std::optional<std::vector<uint64_t>> ParseInterruptRow(std::string_view text,
   return std::nullopt;
 }
 
+std::optional<uint64_t> InterruptCountNamed(std::string_view text, std::string_view name_suffix) {
+  std::vector<std::string_view> lines = Lines(text);
+  if (lines.empty() || name_suffix.empty()) return std::nullopt;
+  size_t cpus = 0;
+  for (const std::string& word : Words(lines[0])) {
+    if (word.rfind("CPU", 0) != 0) return std::nullopt;
+    ++cpus;
+  }
+  if (cpus == 0) return std::nullopt;
+  std::optional<uint64_t> total;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::vector<std::string> words = Words(lines[i]);
+    if (words.size() < cpus + 2 || words[0].back() != ':') continue;
+    const std::string& name = words.back();
+    if (name.size() < name_suffix.size() ||
+        name.compare(name.size() - name_suffix.size(), name_suffix.size(), name_suffix) != 0) {
+      continue;
+    }
+    uint64_t sum = total.value_or(0);
+    for (size_t cpu = 0; cpu < cpus; ++cpu) {
+      std::optional<uint64_t> count = ParseUnsigned(words[cpu + 1]);
+      if (!count || __builtin_add_overflow(sum, *count, &sum)) return std::nullopt;
+    }
+    total = sum;
+  }
+  return total;
+}
+
 TlbCounts ParseTlbCounts(std::string_view interrupts_text, std::string_view vmstat_text) {
   TlbCounts counts;
-  if (auto row = ParseInterruptRow(interrupts_text, "TLB")) {
+  const auto row = ParseInterruptRow(interrupts_text, "TLB");
+  counts.countable = row.has_value();
+  if (row) {
     // A sum that does not fit (only in corrupt text: the kernel's counts are 32-bit)
     // leaves both empty rather than wrapping to a small number.
     uint64_t sum = 0;
@@ -82,6 +112,7 @@ TlbCounts ParseTlbCounts(std::string_view interrupts_text, std::string_view vmst
   counts.remote_flushes_received = field("nr_tlb_remote_flush_received");
   counts.local_flushes_all = field("nr_tlb_local_flush_all");
   counts.local_flushes_one = field("nr_tlb_local_flush_one");
+  counts.countable = counts.countable || counts.remote_flushes.has_value();
   return counts;
 }
 
@@ -92,6 +123,7 @@ TlbCounts ReadTlbCounts(const SystemFiles& system) {
 
 TlbCounts TlbDelta(const TlbCounts& before, const TlbCounts& after) {
   TlbCounts delta;
+  delta.countable = before.countable && after.countable;
   delta.shootdowns = Minus(after.shootdowns, before.shootdowns);
   if (delta.shootdowns && before.shootdowns_per_cpu.size() == after.shootdowns_per_cpu.size()) {
     for (size_t cpu = 0; cpu < after.shootdowns_per_cpu.size(); ++cpu) {
@@ -108,6 +140,7 @@ TlbCounts TlbDelta(const TlbCounts& before, const TlbCounts& after) {
 }
 
 std::string DescribeTlbDelta(const TlbCounts& delta) {
+  if (!delta.countable) return kTlbCountNotAvailable;
   std::string text = "TLB shootdowns (/proc/interrupts): ";
   if (!delta.shootdowns) {
     text += "unavailable";
@@ -129,10 +162,9 @@ std::string DescribeTlbDelta(const TlbCounts& delta) {
 
 ShootdownCheck CheckShootdowns(const TlbCounts& delta, int cpus_touching) {
   if (cpus_touching <= 1) return {};
+  if (!delta.countable) return {true, kTlbCountNotAvailable};
   if (!delta.shootdowns && !delta.remote_flushes) {
-    return {false,
-            "cannot count TLB shootdowns here (no TLB row in /proc/interrupts, no nr_tlb_* in "
-            "/proc/vmstat)"};
+    return {false, "TLB shootdown count lost (it went backwards between the readings)"};
   }
   const uint64_t seen = std::max(delta.shootdowns.value_or(0), delta.remote_flushes.value_or(0));
   if (seen > 0) return {};

@@ -75,7 +75,7 @@ class Measurement {
 // What one benchmark run did and what was checked; every workload reports it.
 struct Outcome {
   double bytes_per_op = 0;        // for bytes_per_second and per-byte figures
-  double pages_per_op = 0;        // 4 KiB pages touched per op, for *_per_page counters
+  double pages_per_op = 0;        // base pages (PageSize()) per op, for *_per_page counters
   std::optional<bool> valid;      // the result was verified (checksum, fault count, ...)
   std::string validation;         // what was checked, e.g. "checksum 0x... matches"
   std::optional<bool> config_ok;  // the configuration the row claims really took effect

@@ -136,7 +136,7 @@ def _lifecycle_figure(both, notes_left, ctx):
     flagged = flagged[flagged["_flag"].astype(bool)]
     if not flagged.empty:
         legend.append(draw.Key("not effective (hollow)", "#555555", "hollow"))
-    notes = ["pages written are 4 KiB pages (MADV_NOHUGEPAGE); mprotect: a populated region to read-only and back",
+    notes = ["pages written are base pages (MADV_NOHUGEPAGE); mprotect: a populated region to read-only and back",
              "growth: mremap (may move, fixed target) into a 2 MiB-aligned reservation;",
              "against it: a new mapping, a copy, and an unmap of the old one",
              fc.intervals_note(*summaries)]

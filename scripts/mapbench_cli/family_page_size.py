@@ -2,9 +2,9 @@
 
 - `page_size-fault`: fault cost per MiB (the first-write phase) by page size and
   mechanism, log scale, steady state beside first touch after idle; above each bar how
-  many times cheaper than 4 KiB pages it is and the faults per MiB it took.
+  many times cheaper than base pages it is and the faults per MiB it took.
 - `page_size-access`: sequential read bandwidth, and the latency of a dependent-load walk
-  with one node per 4 KiB page (TLB reach), with dTLB misses per access where counted.
+  with one node per base page (TLB reach), with dTLB misses per access where counted.
 
 Every size/mechanism the suite asked for has a place on the x axis: a row that could not
 run (no hugetlb pages reserved, an mTHP size disabled) says so in that place; a row whose
@@ -186,8 +186,8 @@ def _fault_figure(ok, bad, gone, fr, notes_left, ctx):
     legend = [draw.Key(styles[s].label, styles[s].colour) for s in states]
     if not bad.empty:
         legend.append(draw.Key("not backed as claimed (hatched)", "#777777", "hatch"))
-    notes = ["fault time: the first write to every 4 KiB page of a fresh mapping, per MiB (map and unmap "
-             "excluded); above a bar: ÷N = N times cheaper than 4 KiB pages, and faults per MiB (getrusage: "
+    notes = ["fault time: the first write to every base page of a fresh mapping, per MiB (map and unmap "
+             "excluded); above a bar: ÷N = N times cheaper than base pages, and faults per MiB (getrusage: "
              "256 for 4 KiB pages, 0.5 for 2 MiB)",
              "solid bars: ≥ 99% of the region backed by the claimed page size (pagemap folio sizes, smaps), "
              "checked every cycle", fc.intervals_note(summary)]
@@ -203,7 +203,7 @@ def _access_figure(reads, fr, notes_left, ctx):
     draw = fc.draw_module()
     tp_div, tp_unit = schema.display_scale(fc.THROUGHPUT)
     specs = {"seq_read": (fc.THROUGHPUT, "sequential read", "#55a868"),
-             "chase": (CHASE_METRIC, "dependent loads, one per 4 KiB page", "#8172b2")}
+             "chase": (CHASE_METRIC, "dependent loads, one per base page", "#8172b2")}
     sizes = fc.numeric_order([s for w in reads for f in reads[w] if not f.empty for s in f["size_mib"]])
     summaries, dtlb_seen = [], False
     grid = []
@@ -241,7 +241,7 @@ def _access_figure(reads, fr, notes_left, ctx):
         if any(p is not None for p in row):
             grid.append(row)
     notes = ["sequential read: one pass summing every word of a faulted region; dependent loads: one lap of a "
-             "random ring with one node per 4 KiB page, so with 4 KiB pages almost every load misses the TLB",
+             "random ring with one node per base page, so with base pages almost every load misses the TLB",
              "above a chase bar: dTLB load misses per access" if dtlb_seen else
              "dTLB misses: not counted in this run (no hardware counters: see the environment's perf.counters)",
              fc.intervals_note(*summaries)] + notes_left + [fc.run_note(ctx)]

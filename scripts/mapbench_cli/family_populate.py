@@ -121,7 +121,7 @@ def _phases_figure(size, ok, flagged, skipped, notes_left, ctx):
     notes = ["one operation: map, touch, unmap; stack height: the median operation, split in proportion to "
              "the median of each phase; error bar: the whole operation's "
              + (fc.intervals_note(*totals_all).replace("error bars: ", "") or "–"),
-             "number above a stack: faults per 4 KiB page in the touch phase (getrusage, median): ~0 means the "
+             "number above a stack: faults per base page in the touch phase (getrusage, median): ~0 means the "
              "call populated the mapping; a file mapping faults far less than once per page (fault-around, "
              "large folios)"]
     notes += fc.flagged_note(bad, "hatched stacks: the touch faults did not "

@@ -31,7 +31,7 @@ MUNMAP = "munmap_ns_per_op"
 NUMERIC = ["workers", "region_kib", "pages", SHOOTDOWNS, MUNMAP, "ops_per_second", "pages_per_second", "busy_cpus"]
 # workload -> (size column, metric, y words, panel words, throughput?)
 SPECS = {
-    "fault": ("region_kib", "pages_per_second", "4 KiB pages faulted per second",
+    "fault": ("region_kib", "pages_per_second", "base pages faulted per second",
               "parallel page faults: map, write and read every page, unmap", True),
     "churn": ("region_kib", "ops_per_second", "map + touch + unmap per second",
               "mmap/munmap churn (mmap_lock)", True),

@@ -1,7 +1,7 @@
 """sharing: what does MAP_PRIVATE cost against MAP_SHARED — to read, to write first, and
 to write after fork (copy-on-write), on the parent's and the child's side?
 
-- `sharing`: the access each row is about, per 4 KiB page (the read, the first write, the
+- `sharing`: the access each row is about, per base page (the read, the first write, the
   parent's or the child's writes after fork), private beside shared, file and anonymous
   memory apart, log scale; above each bar the faults per page it took (a private write
   after fork copies: one fault per page; a shared one does not).
@@ -99,7 +99,7 @@ def _access_figure(ok, bad, gone, notes_left, ctx):
                 bars.setdefault((r.get("mapping", "?"), label),
                                 draw.Bar(missing=f"{r['status']}: {fc.short_reason(r.get('message', ''), 30)}"))
             row.append(draw.Bars(title=f"{BACKING_WORDS.get(backing, backing)} · {fc.mib_label(size)}",
-                                 ylabel=f"time per 4 KiB page ({unit}){fc.LOWER}", xlabel="access",
+                                 ylabel=f"time per base page ({unit}){fc.LOWER}", xlabel="access",
                                  groups=[_op(o) for o in ops], variants=mappings, styles=styles, bars=bars, logy=True))
         grid.append(row)
     legend = [draw.Key(styles[m].label, styles[m].colour) for m in mappings]
@@ -108,7 +108,7 @@ def _access_figure(ok, bad, gone, notes_left, ctx):
     notes = ["read and first write: map, touch every page, unmap, timed per page touched; after fork: the parent's "
              "(or the child's) store to every page while the other process still maps them, fork itself excluded "
              "(see sharing-fork)",
-             "number above a bar: minor faults per 4 KiB page in that access: ~1 where a page is allocated or "
+             "number above a bar: minor faults per base page in that access: ~1 where a page is allocated or "
              "copied, ~0 "
              "where it is already mapped; file reads fault far less than once per page (fault-around); PMD: the "
              "region was mostly mapped with 2 MiB entries (smaps), so a fault covers 512 pages",

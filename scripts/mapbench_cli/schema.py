@@ -63,7 +63,7 @@ _KNOWN = {
     "cpu_ns_per_op": ("CPU time per operation", "ns", True),
     "bytes_per_op": ("bytes per operation", "B", True),
     "bytes_per_second": ("throughput", "B/s", True),
-    "pages_per_op": ("4 KiB pages per operation", "", True),
+    "pages_per_op": ("base pages per operation", "", True),
     "counter_run_fraction": ("counter running fraction", "", True),
     "counters_kernel": ("counters count kernel mode", "", True),
     "block_kib": ("block size", "KiB", True),
@@ -86,7 +86,7 @@ METRICS = {
     "resident_fraction_before": ("fraction of the file resident before a pass", ""),
     # msync
     "sync_ns_per_dirty_page": ("sync time per dirty page", "ns"),
-    "pages_dirtied_by_one_store": ("4 KiB pages dirtied by one store", ""),
+    "pages_dirtied_by_one_store": ("base pages dirtied by one store", ""),
     "file_dirty_pages_before_sync": ("dirty pages of the file before the sync", ""),
     "file_dirty_pages_after_sync": ("dirty pages of the file after the sync", ""),
     "file_writeback_pages_after_sync": ("pages of the file under writeback after the sync", ""),
@@ -100,19 +100,22 @@ METRICS = {
     "faults_per_mib": ("page faults per MiB", ""),
     "ns_per_access": ("time per access", "ns"),
     "backing_fraction": ("share of the region backed by the claimed page size", ""),
+    # page_size and populate, state:after_idle
+    "idle_touch_cpu_ratio": ("first-touch CPU time after idle / steady state", ""),
+    "idle_reported_kib": ("free memory reported to the host during the idle", "KiB"),
     # populate
-    "map_faults_per_page": ("faults in the mapping call per 4 KiB page", ""),
-    "touch_faults_per_page": ("faults in the first touch per 4 KiB page", ""),
+    "map_faults_per_page": ("faults in the mapping call per base page", ""),
+    "touch_faults_per_page": ("faults in the first touch per base page", ""),
     # scaling
     "ops_per_second": ("operations per second", ""),
-    "pages_per_second": ("4 KiB pages per second", ""),
+    "pages_per_second": ("base pages per second", ""),
     "busy_cpus": ("CPUs busy (CPU time / wall time)", ""),
     "runqueue_wait_fraction": ("share of the time workers waited for a CPU", ""),
     "tlb_shootdowns_per_op": ("TLB shootdowns per operation", ""),
     "tlb_remote_flushes_per_op": ("remote TLB flushes per operation", ""),
     # sharing
-    "access_ns_per_page": ("access time per 4 KiB page", "ns"),
-    "access_minor_faults_per_page": ("minor faults of the access per 4 KiB page", ""),
+    "access_ns_per_page": ("access time per base page", "ns"),
+    "access_minor_faults_per_page": ("minor faults of the access per base page", ""),
     "child_minor_faults_per_op": ("minor faults in the child per operation", ""),
     "child_major_faults_per_op": ("major faults in the child per operation", ""),
     "pmd_mapped_fraction": ("share of the region mapped by 2 MiB entries", ""),
@@ -152,6 +155,7 @@ _NOT_AN_OUTCOME = {
     "huge_page_fraction", "resident_fraction_before", "backing_fraction", "pmd_mapped_fraction",
     "busy_cpus", "runqueue_wait_fraction", "pages_dirtied_by_one_store", "file_dirty_pages_before_sync",
     "file_dirty_pages_after_sync", "file_writeback_pages_after_sync", "cgroup_peak_mib", "eviction_start_s",
+    "idle_touch_cpu_ratio", "idle_reported_kib",
 }
 # Outcomes whose names carry no direction.
 _DIRECTIONS = {"read_amplification": LOWER}
@@ -160,7 +164,8 @@ _DIRECTIONS = {"read_amplification": LOWER}
 _COST_SUFFIXES = ("_per_op", "_per_page", "_per_dirty_page", "_per_access", "_per_kib", "_per_mib", "_per_gib")
 
 _PHASE_TIME = re.compile(r"^(?P<phase>[a-z][a-z0-9]*(?:_[a-z0-9]+)*?)_ns_per_op$")
-_PER = {"op": "operation", "page": "4 KiB page"}
+# "page" is the machine's base page (environment memory.page_size_bytes; 4 KiB on x86-64).
+_PER = {"op": "operation", "page": "base page"}
 
 # Name shapes that carry a unit, hence a number (the schema puts units in names).
 _NUMERIC_SUFFIXES = ("_per_op", "_per_page", "_per_second", "_kib", "_mib", "_gib", "_bytes",
@@ -261,7 +266,7 @@ def describe(name: str) -> Column:
 
 
 _PER_ANY = re.compile(r"^(?P<what>.+?)_per_(?P<per>[a-z0-9_]+)$")
-_PER_WORDS = {"op": "operation", "page": "4 KiB page", "second": "second", "kib": "KiB", "mib": "MiB",
+_PER_WORDS = {"op": "operation", "page": "base page", "second": "second", "kib": "KiB", "mib": "MiB",
               "gib": "GiB"}
 
 

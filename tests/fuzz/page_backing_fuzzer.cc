@@ -100,6 +100,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   FUZZ_CHECK(fractions <= 1 + 1e-9);
   mapbench::DescribeHistogram(h);
+  // A fault per folio: never more than the present pages, nothing said when some are unknown.
+  const auto folios = mapbench::FoliosMapped(h);
+  FUZZ_CHECK(folios.has_value() == (h.unknown == 0));
+  if (folios) FUZZ_CHECK(*folios <= h.total_pages - h.not_present);
 
   mapbench::BackingHistogram twice = h;
   mapbench::MergeHistograms(twice, h);

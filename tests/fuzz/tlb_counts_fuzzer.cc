@@ -58,15 +58,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckVmstatField(fields, "nr_tlb_local_flush_all", counts.local_flushes_all);
   CheckVmstatField(fields, "nr_tlb_local_flush_one", counts.local_flushes_one);
 
+  mapbench::InterruptCountNamed(interrupts, "-reporting_vq");  // any text: no crash, no UB
+
   const mapbench::TlbCounts zero = mapbench::TlbDelta(counts, counts);
   FUZZ_CHECK(zero.shootdowns == (counts.shootdowns ? std::optional<uint64_t>(0) : std::nullopt));
   FUZZ_CHECK(zero.shootdowns_per_cpu ==
              std::vector<uint64_t>(counts.shootdowns ? counts.shootdowns_per_cpu.size() : 0, 0));
   FUZZ_CHECK(zero.remote_flushes.value_or(0) == 0);
   FUZZ_CHECK(zero.remote_flushes.has_value() == counts.remote_flushes.has_value());
-  mapbench::DescribeTlbDelta(zero);
+  // Countable exactly when a TLB row or nr_tlb_remote_flush is there; else said, not 0.
+  FUZZ_CHECK(counts.countable == (row.has_value() || counts.remote_flushes.has_value()));
+  FUZZ_CHECK(zero.countable == counts.countable);
+  FUZZ_CHECK((mapbench::DescribeTlbDelta(zero) == mapbench::kTlbCountNotAvailable) ==
+             !counts.countable);
   FUZZ_CHECK(mapbench::CheckShootdowns(zero, 1).ok);
-  FUZZ_CHECK(!mapbench::CheckShootdowns(zero, 2).ok);
+  FUZZ_CHECK(mapbench::CheckShootdowns(zero, 2).ok == !counts.countable);
 
   // Round trip: the input's bytes as 32-bit counts, the width the kernel prints.
   std::vector<uint64_t> written;
@@ -81,6 +87,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(read && *read == written);
     const auto first = mapbench::ParseInterruptRow(text, "24");
     FUZZ_CHECK(first && *first == std::vector<uint64_t>(written.size(), 1));
+    FUZZ_CHECK(mapbench::InterruptCountNamed(text, "ACPI:Ged") == written.size());
+    FUZZ_CHECK(!mapbench::InterruptCountNamed(text, "-reporting_vq"));
     const mapbench::TlbCounts parsed = mapbench::ParseTlbCounts(text, "");
     unsigned __int128 sum = 0;
     for (uint64_t count : written) sum += count;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -73,6 +74,43 @@ TEST(PageBacking, HistogramMixesSizesAndCountsTheRestApart) {
   EXPECT_EQ(h.zero_page, 1u);
   EXPECT_NEAR(FractionInFolios(h, 16), 16.0 / 34, 1e-12);
   EXPECT_EQ(DescribeHistogram(h), "64 KiB 47.1%, 4 KiB 47.1%, zero page 2.9%, not present 2.9%");
+}
+
+TEST(PageBacking, FoliosMappedIsOneFaultPerFolio) {
+  PageFrames frames = Frames(0);
+  AddFolio(frames, 1600, 16);  // one 64 KiB folio
+  AddFolio(frames, 1616, 16);  // another
+  AddSmallPages(frames, 100, 3);
+  frames.pagemap.push_back(kPresent | 99);  // the zero page: one entry, one fault
+  frames.flags.push_back(1ull << kpf::kZeroPage);
+  EXPECT_EQ(FoliosMapped(FolioHistogram(frames)), 2u + 3u + 1u);
+
+  PageFrames hidden = Frames(0);
+  AddSmallPages(hidden, 100, 4);
+  hidden.pfns_visible = false;
+  EXPECT_EQ(FoliosMapped(FolioHistogram(hidden)), std::nullopt);
+}
+
+// Populate rows pin base pages this way; prctl state is the process's, so restore it.
+TEST(PageBacking, ScopedThpDisableTurnsThpOffAndRestores) {
+  const int before = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
+  ASSERT_GE(before, 0);
+  {
+    ScopedThpDisable off;
+    EXPECT_EQ(off.error(), "");
+    EXPECT_GT(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0), 0);
+    // A mapping made now faults in base pages whatever the THP settings say.
+    const size_t size = 4 << 20;
+    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(p, MAP_FAILED);
+    madvise(p, size, MADV_HUGEPAGE);  // ignored: THP is off for the process
+    for (size_t o = 0; o < size; o += 4096) static_cast<char*>(p)[o] = 1;
+    auto fields = ReadSmapsForRange(SystemFiles(), p, size);
+    ASSERT_TRUE(fields);
+    EXPECT_EQ((*fields)["AnonHugePages"], 0u);
+    munmap(p, size);
+  }
+  EXPECT_EQ(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0), before);
 }
 
 TEST(PageBacking, MisalignedCutOrHiddenFoliosAreUnknown) {

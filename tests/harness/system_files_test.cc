@@ -1,6 +1,9 @@
 #include "harness/system_files.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "harness/environment.h"
 
@@ -57,6 +60,55 @@ TEST(Environment, BalloonFeatureBit) {
   EXPECT_FALSE(BalloonReportsFreePages(""));
 }
 
+TEST(Environment, FreePageReportingNeedsABalloonThatReports) {
+  const FreePageReporting fixture = ReadFreePageReporting(SystemFiles(kFixtureRoot));
+  EXPECT_TRUE(fixture.balloon);
+  EXPECT_TRUE(fixture.active);
+  EXPECT_EQ(fixture.order, "9");
+  EXPECT_EQ(NoFreePageReporting(fixture), std::nullopt);
+
+  FreePageReporting bare_metal;
+  ASSERT_TRUE(NoFreePageReporting(bare_metal));
+  EXPECT_NE(NoFreePageReporting(bare_metal)->find("no virtio balloon"), std::string::npos);
+  FreePageReporting balloon_only;
+  balloon_only.balloon = true;
+  ASSERT_TRUE(NoFreePageReporting(balloon_only));
+  EXPECT_NE(NoFreePageReporting(balloon_only)->find("does not report free pages"),
+            std::string::npos);
+  EXPECT_FALSE(ReadFreePageReporting(SystemFiles("/nonexistent")).active);
+}
+
+TEST(Environment, SaysWhenTlbShootdownsCannotBeCounted) {
+  const std::string root = testing::TempDir() + "/arm64-root";
+  std::filesystem::create_directories(root + "/proc");
+  std::filesystem::copy_file(MAPBENCH_TEST_FIXTURES "/kernel-text/interrupts-arm64",
+                             root + "/proc/interrupts",
+                             std::filesystem::copy_options::overwrite_existing);
+  RunContext context;
+  context.system = SystemFiles(root);
+  auto env = CaptureEnvironment(context, ".");
+  EXPECT_EQ(env["tlb_shootdowns"]["countable"], false);
+  EXPECT_EQ(env["tlb_shootdowns"]["interrupts_row"], false);
+  EXPECT_NE(env["tlb_shootdowns"]["note"].get<std::string>().find(
+                "TLB shootdown count not available here"),
+            std::string::npos);
+}
+
+TEST(Environment, PageSizeIsTheMachinesBasePage) {
+  EXPECT_EQ(PageSize(), static_cast<uint64_t>(sysconf(_SC_PAGESIZE)));
+  EXPECT_EQ(PageSize() & (PageSize() - 1), 0u);  // a power of two
+  EXPECT_GE(PageSize(), 4096u);
+}
+
+TEST(Environment, HostReportsFromInterruptsAndReportedKib) {
+  const HostReports reports = ReadHostReports(SystemFiles(kFixtureRoot));
+  EXPECT_EQ(reports.reports, 1449u);
+  EXPECT_EQ(reports.reported_kib, 2856984u);
+  const HostReports none = ReadHostReports(SystemFiles("/nonexistent"));
+  EXPECT_FALSE(none.reports);
+  EXPECT_FALSE(none.reported_kib);
+}
+
 TEST(Environment, MountOfTheScratchDevice) {
   const char kMountinfo[] =
       "22 27 0:21 / /proc rw,relatime - proc proc rw\n"
@@ -111,6 +163,11 @@ TEST(Environment, CapturesFixtureTree) {
   EXPECT_EQ(env["perf"]["perf_event_paranoid"], "2");
   EXPECT_EQ(env["virtualization"]["free_page_reporting"], true);
   EXPECT_EQ(env["virtualization"]["page_reporting_order"], "9");  // sysfs, not the cmdline request
+  EXPECT_EQ(env["virtualization"]["free_page_reports"], 1449);    // virtio0-reporting_vq
+  EXPECT_EQ(env["virtualization"]["reported_kib"], 2856984);
+  EXPECT_EQ(env["memory"]["page_size_bytes"], PageSize());
+  EXPECT_EQ(env["tlb_shootdowns"]["countable"], true);  // the fixture's x86 TLB row
+  EXPECT_EQ(env["tlb_shootdowns"]["note"], "");
   EXPECT_FALSE(env["build"]["compiler"].get<std::string>().empty());
 }
 

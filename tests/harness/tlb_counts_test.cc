@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 namespace mapbench {
 namespace {
 
@@ -34,6 +37,22 @@ TEST(InterruptRow, MissingRowShortRowOrHeaderIsNothing) {
   EXPECT_FALSE(ParseInterruptRow("TLB: 1 2 TLB shootdowns\n", "TLB"));  // no header
   EXPECT_FALSE(ParseInterruptRow("", "TLB"));
   EXPECT_FALSE(ParseInterruptRow("   CPU0 CPU1\nTLB: 5 x TLB shootdowns\n", "TLB"));
+}
+
+TEST(InterruptRow, CountsByDeviceNameSumCpusAndRows) {
+  const char kVirtio[] = R"(           CPU0       CPU1
+ 31:          0       2484 PCI-MSIX-0000:00:01.0   3-edge      virtio0-stats
+ 32:       1449          7 PCI-MSIX-0000:00:01.0   4-edge      virtio0-reporting_vq
+ 44:          1          2 PCI-MSIX-0000:00:09.0   4-edge      virtio5-reporting_vq
+TLB:        275        199   TLB shootdowns
+)";
+  EXPECT_EQ(InterruptCountNamed(kVirtio, "-reporting_vq"), 1449u + 7u + 1u + 2u);
+  EXPECT_EQ(InterruptCountNamed(kVirtio, "virtio0-stats"), 2484u);
+  EXPECT_FALSE(InterruptCountNamed(kVirtio, "-inflate"));
+  EXPECT_FALSE(InterruptCountNamed(kInterrupts, "-reporting_vq"));
+  EXPECT_FALSE(InterruptCountNamed("", "-reporting_vq"));
+  EXPECT_FALSE(InterruptCountNamed("   CPU0 CPU1\n 32: 5 x PCI 4-edge virtio0-reporting_vq\n",
+                                   "-reporting_vq"));
 }
 
 TEST(TlbCounts, SumsCpusAndReadsVmstatWhenPresent) {
@@ -82,7 +101,11 @@ TEST(TlbCounts, DeltaOfMissingOrBackwardsCountsIsEmpty) {
   EXPECT_FALSE(TlbDelta(none, later).shootdowns);
   EXPECT_FALSE(TlbDelta(later, none).shootdowns);
   EXPECT_FALSE(TlbDelta(later, ParseTlbCounts(kInterrupts, "")).shootdowns);  // went backwards
-  EXPECT_NE(DescribeTlbDelta(TlbDelta(none, later)).find("unavailable"), std::string::npos);
+  // No reading on one side: nothing countable across the two, and the text says so.
+  EXPECT_NE(DescribeTlbDelta(TlbDelta(none, later)).find("not available here"), std::string::npos);
+  // Both countable, one went backwards: counted, but this delta is lost.
+  EXPECT_NE(DescribeTlbDelta(TlbDelta(later, ParseTlbCounts(kInterrupts, ""))).find("unavailable"),
+            std::string::npos);
 }
 
 TEST(TlbCounts, DeltaAcrossCpuHotplugKeepsTotalOnly) {
@@ -106,9 +129,43 @@ TEST(CheckShootdowns, ZeroWithSeveralCpusIsNotTheClaimedConfiguration) {
   TlbCounts vmstat_only = TlbDelta(ParseTlbCounts("", "nr_tlb_remote_flush 1\n"),
                                    ParseTlbCounts("", "nr_tlb_remote_flush 9\n"));
   EXPECT_TRUE(CheckShootdowns(vmstat_only, 2).ok);
-  ShootdownCheck blind = CheckShootdowns(ParseTlbCounts("", ""), 2);
-  EXPECT_FALSE(blind.ok);
-  EXPECT_NE(blind.note.find("cannot count"), std::string::npos);
+  // A count that went backwards on one side is lost: the row cannot claim shootdowns.
+  TlbCounts lost = TlbDelta(ParseTlbCounts(kInterruptsLater, ""), ParseTlbCounts(kInterrupts, ""));
+  ASSERT_TRUE(lost.countable);
+  ShootdownCheck lost_check = CheckShootdowns(lost, 2);
+  EXPECT_FALSE(lost_check.ok);
+  EXPECT_NE(lost_check.note.find("lost"), std::string::npos) << lost_check.note;
+}
+
+std::string ReadFixture(const std::string& name) {
+  std::ifstream in(std::string(MAPBENCH_TEST_FIXTURES) + "/kernel-text/" + name);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// arm64 has IPI rows but no TLB row: it flushes other CPUs' TLBs by broadcast TLBI.
+TEST(TlbCounts, Arm64HasNoCountAndSaysSoInsteadOfZero) {
+  const std::string arm64 = ReadFixture("interrupts-arm64");
+  ASSERT_NE(arm64.find("IPI1:"), std::string::npos);
+  const TlbCounts reading = ParseTlbCounts(arm64, "nr_free_pages 100\n");
+  EXPECT_FALSE(reading.countable);
+  EXPECT_FALSE(reading.shootdowns);
+  EXPECT_TRUE(reading.shootdowns_per_cpu.empty());
+  EXPECT_FALSE(reading.remote_flushes);
+  const TlbCounts delta = TlbDelta(reading, reading);
+  EXPECT_FALSE(delta.countable);
+  EXPECT_FALSE(delta.shootdowns);  // an empty cell, not 0
+  EXPECT_EQ(DescribeTlbDelta(delta), kTlbCountNotAvailable);
+  EXPECT_NE(DescribeTlbDelta(delta).find("TLB shootdown count not available here"),
+            std::string::npos);
+  // Not a failed row: there is nothing to count, and the note says so.
+  const ShootdownCheck check = CheckShootdowns(delta, 2);
+  EXPECT_TRUE(check.ok);
+  EXPECT_EQ(check.note, kTlbCountNotAvailable);
+  EXPECT_TRUE(CheckShootdowns(TlbDelta(ParseTlbCounts("", ""), ParseTlbCounts("", "")), 2).ok);
+  // The x86 fixture has its row.
+  EXPECT_TRUE(ParseTlbCounts(ReadFixture("interrupts"), "").countable);
 }
 
 TEST(TlbCounts, ReadsThisKernel) {

@@ -41,7 +41,7 @@ def test_labels_and_units():
     assert schema.display_scale("bytes_per_second") == (2 ** 30, "GiB/s")
     assert schema.axis_label("bytes_per_second", "GiB/s") == "throughput (GiB/s), higher is better"
     assert schema.axis_label("block_kib", "", with_direction=False) == "block size"
-    assert schema.describe("minor_faults_per_page").label == "minor faults per 4 KiB page"
+    assert schema.describe("minor_faults_per_page").label == "minor faults per base page"
     assert schema.describe("size_kib").unit == "KiB"
 
 
