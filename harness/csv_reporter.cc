@@ -54,8 +54,14 @@ const std::vector<std::string>& BaseColumns() {
   return columns;
 }
 
+const std::vector<std::string>& ArmColumns() {
+  static const std::vector<std::string> columns = {"arm", "variant", "arm_position"};
+  return columns;
+}
+
 std::vector<std::string> CsvLayout::Columns() const {
   std::vector<std::string> columns = BaseColumns();
+  if (interleaved) columns.insert(columns.end(), ArmColumns().begin(), ArmColumns().end());
   for (const std::string& key : param_keys) columns.push_back(key);
   for (const std::string& metric : metric_names) columns.push_back(metric);
   for (const std::string& stem : counter_stems) {
@@ -67,6 +73,7 @@ std::vector<std::string> CsvLayout::Columns() const {
 
 std::string ValidateLayout(const CsvLayout& layout) {
   std::vector<std::string> seen = BaseColumns();
+  seen.insert(seen.end(), ArmColumns().begin(), ArmColumns().end());  // reserved, used or not
   auto check = [&](const std::string& name, const char* kind) -> std::string {
     if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
       return std::string(kind) + " '" + name + "' would shadow another column";
@@ -144,6 +151,11 @@ std::map<std::string, std::string> RowCells(const benchmark::BenchmarkReporter::
     }
   }
   cells["process"] = std::to_string(context.process);
+  if (context.arm >= 0) {
+    cells["arm"] = std::to_string(context.arm);
+    cells["variant"] = context.variant;
+    cells["arm_position"] = std::to_string(context.arm_position);
+  }
   cells["repetition"] = std::to_string(std::max<int64_t>(run.repetition_index, 0));
   cells["repetitions"] = std::to_string(run.repetitions);
   cells["threads"] = std::to_string(run.threads);

@@ -16,11 +16,16 @@ inline constexpr int kSchemaVersion = 1;
 
 // Every row has these, in this order; parameter, metric and counter columns follow.
 const std::vector<std::string>& BaseColumns();
+// An interleaved run's rows also say which value of the knob they ran under:
+// arm (its index in the --interleave list), variant ("knob=value") and arm_position
+// (0 when that arm ran first in its case and process, 1 second, ...).
+const std::vector<std::string>& ArmColumns();
 
 struct CsvLayout {
   std::vector<std::string> param_keys;     // union over the cases, first-seen order
   std::vector<std::string> metric_names;   // union over the families
   std::vector<std::string> counter_stems;  // from the counter set
+  bool interleaved = false;                 // --interleave: ArmColumns() follow the base ones
   std::vector<std::string> Columns() const;
 };
 
@@ -40,6 +45,9 @@ struct RowContext {
   int process = 0;  // which of the --processes repetitions of the suite
   std::string counters_kernel{};     // CounterSet::KernelCounting()
   std::string counters_user_only{};  // CounterSet::UserOnlyColumns()
+  int arm = -1;                      // -1: not an interleaved run
+  std::string variant{};
+  int arm_position = 0;
 };
 
 // The cells of one repetition's row, keyed by column. Pure: no I/O.
@@ -59,6 +67,11 @@ class CsvReporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override;
 
   void SetProcess(int process) { context_.process = process; }
+  void SetArm(int arm, std::string variant, int position) {
+    context_.arm = arm;
+    context_.variant = std::move(variant);
+    context_.arm_position = position;
+  }
   // The machine description is printed before the first case only.
   void MarkContextPrinted() { context_printed_ = true; }
   // A row for a case that produced none (crashed, hung): status error, with the reason.

@@ -28,6 +28,10 @@ const FlagDef kFlags[] = {
     {"case_timeout", "SECONDS", "kill a case that runs longer and record it as an error (default 600)"},
     {"tune", "KNOB=VALUE", "apply a kernel tuning for this run and restore it after (root; "
                            "repeatable; see --list_tunings)"},
+    {"interleave", "KNOB=A,B[,...]", "alternate a runtime knob's values case by case and process by "
+                                     "process in a seeded balanced order (root; rows say the value in "
+                                     "'variant'; compare with `mapbench compare RUN`)"},
+    {"seed", "N", "seed of the --interleave order (default: from the clock, recorded in environment.json)"},
     {"list", nullptr, "list the selected cases with their parameters, then exit"},
     {"list_tunings", nullptr, "list the tunable knobs with their allowed values, then exit"},
     {"restore_tunings", nullptr, "restore settings left by a run that was killed (never a running "
@@ -167,6 +171,19 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
       flags.config.case_timeout_s = *seconds;
     } else if (name == "tune") {
       flags.config.tunings.push_back(*value);
+    } else if (name == "interleave") {
+      if (!flags.config.interleave.empty()) {
+        *error = "--interleave takes one knob; give the others to --tune";
+        return std::nullopt;
+      }
+      flags.config.interleave = *value;
+    } else if (name == "seed") {
+      auto n = ParseUnsigned(*value);
+      if (!n) {
+        *error = "--seed takes a whole number, not '" + *value + "'";
+        return std::nullopt;
+      }
+      flags.config.seed = *n;
     } else if (name == "tune_journal") {
       flags.config.tune_journal = *value;
     } else if (name == "system_root") {

@@ -16,6 +16,7 @@
 #include "harness/csv_reporter.h"
 #include "harness/environment.h"
 #include "harness/flags.h"
+#include "harness/interleave.h"
 #include "harness/isolation.h"
 #include "harness/memory_cgroup.h"
 #include "harness/registry.h"
@@ -139,42 +140,74 @@ struct BenchmarkOutMerger {
   }
 };
 
-// Every case, in every process repetition, runs in its own child process: a crash or
-// a hang becomes an error row and the suite goes on.
-void RunCases(const RunContext& context, const std::vector<CaseInfo>& cases, CsvReporter& reporter,
-              const std::string& benchmark_out) {
+// --interleave: the knob, its values, and the order of the values per process and case.
+struct Interleaving {
+  InterleaveRequest request;  // no values: not an interleaved run
+  uint64_t seed = 0;
+  std::vector<std::vector<std::vector<int>>> orders;  // [process][case] -> arms in run order
+};
+
+// Every case, in every process repetition (and under every interleaved value), runs in
+// its own child process: a crash or a hang becomes an error row and the suite goes on.
+// Returns why the run stopped early (a knob that could not be switched), or empty.
+std::string RunCases(const RunContext& context, const std::vector<CaseInfo>& cases, CsvReporter& reporter,
+                     const std::string& benchmark_out, Tuner& tuner, const std::vector<KnobInfo>& knobs,
+                     const Interleaving& interleaving) {
   BenchmarkOutMerger merged_out;
   const double timeout = context.config.case_timeout_s;
-  for (int process = 0; process < context.config.processes; ++process) {
+  auto run_case = [&](const CaseInfo& info, int process) {
+    if (!benchmark_out.empty()) std::remove(benchmark_out.c_str());
+    ChildResult result = RunInChild(
+        [&](int result_fd) {
+          reporter.ResetCounts();  // report this case's rows only
+          BeginCaseSeries(context.config.out_dir + "/series.csv", context.config.run_id, info.family,
+                          info.name, process);
+          const std::string only_this = "^" + RegexEscape(info.name) +
+                                        "(/(min_time|iterations|repeats|threads):[^/]+|/real_time|/manual_time)*$";
+          benchmark::RunSpecifiedBenchmarks(&reporter, only_this);
+          std::string counts = reporter.CountsText();
+          return write(result_fd, counts.data(), counts.size()) == static_cast<ssize_t>(counts.size()) ? 0 : 3;
+        },
+        timeout);
+    reporter.AddCounts(result.output);
+    reporter.MarkContextPrinted();
+    for (const std::string& left : RemoveCaseCgroups(getpid())) {
+      std::cerr << "mapbench: warning: a case's memory cgroup is left: " << left << "\n";
+    }
+    if (result.end != ChildResult::End::kExited || result.exit_code != 0) {
+      std::string why = "case process " + result.Describe(timeout);
+      std::cerr << "mapbench: " << info.name << ": " << why << "\n";
+      reporter.WriteFailureRow(info, why);
+    }
+    if (!benchmark_out.empty()) merged_out.Add(benchmark_out);
+  };
+  const InterleaveRequest& knob = interleaving.request;
+  std::string stopped;
+  for (int process = 0; process < context.config.processes && stopped.empty(); ++process) {
     reporter.SetProcess(process);
-    for (const CaseInfo& info : cases) {
-      if (!benchmark_out.empty()) std::remove(benchmark_out.c_str());
-      ChildResult result = RunInChild(
-          [&](int result_fd) {
-            reporter.ResetCounts();  // report this case's rows only
-            BeginCaseSeries(context.config.out_dir + "/series.csv", context.config.run_id, info.family,
-                            info.name, process);
-            const std::string only_this = "^" + RegexEscape(info.name) +
-                                          "(/(min_time|iterations|repeats|threads):[^/]+|/real_time|/manual_time)*$";
-            benchmark::RunSpecifiedBenchmarks(&reporter, only_this);
-            std::string counts = reporter.CountsText();
-            return write(result_fd, counts.data(), counts.size()) == static_cast<ssize_t>(counts.size()) ? 0 : 3;
-          },
-          timeout);
-      reporter.AddCounts(result.output);
-      reporter.MarkContextPrinted();
-      for (const std::string& left : RemoveCaseCgroups(getpid())) {
-        std::cerr << "mapbench: warning: a case's memory cgroup is left: " << left << "\n";
+    for (size_t c = 0; c < cases.size() && stopped.empty(); ++c) {
+      if (knob.values.empty()) {
+        run_case(cases[c], process);
+        continue;
       }
-      if (result.end != ChildResult::End::kExited || result.exit_code != 0) {
-        std::string why = "case process " + result.Describe(timeout);
-        std::cerr << "mapbench: " << info.name << ": " << why << "\n";
-        reporter.WriteFailureRow(info, why);
+      const std::vector<int>& arms = interleaving.orders[process][c];
+      for (size_t position = 0; position < arms.size(); ++position) {
+        const std::string& value = knob.values[arms[position]];
+        stopped = tuner.Switch({knob.knob, value}, knobs);
+        auto now = std::find_if(tuner.applied().begin(), tuner.applied().end(),
+                                [&](const AppliedTuning& t) { return t.knob == knob.knob; });
+        if (stopped.empty() && (now == tuner.applied().end() || now->after != value)) {
+          stopped = knob.knob + " asked " + value + ", the kernel set " +
+                    (now == tuner.applied().end() ? "nothing" : now->after);
+        }
+        if (!stopped.empty()) break;
+        reporter.SetArm(arms[position], knob.knob + "=" + value, static_cast<int>(position));
+        run_case(cases[c], process);
       }
-      if (!benchmark_out.empty()) merged_out.Add(benchmark_out);
     }
   }
   if (!benchmark_out.empty()) merged_out.Write(benchmark_out);
+  return stopped.empty() ? "" : "--interleave stopped the run: " + stopped;
 }
 
 int Main(int argc, char** argv) {
@@ -219,7 +252,8 @@ int Main(int argc, char** argv) {
       ListKnobs(context.system, BlockDeviceSysfs(context.config.scratch_dir));
   if (flags->list_tunings) {
     for (const KnobInfo& knob : knobs) {
-      std::cout << knob.name << "  [" << knob.allowed << "]  " << knob.help << "\n";
+      std::cout << knob.name << "  [" << knob.allowed << "]  " << knob.help
+                << (knob.runtime ? "" : " (whole run only: not with --interleave)") << "\n";
     }
     return 0;
   }
@@ -271,18 +305,33 @@ int Main(int argc, char** argv) {
     std::cerr << "mapbench: " << error << "\n";
     return kExitBadInput;
   }
+  Interleaving interleaving;
+  if (!context.config.interleave.empty()) {
+    std::optional<InterleaveRequest> request = ParseInterleave(context.config.interleave, &error);
+    if (request) error = CheckInterleave(*request, knobs, requests);
+    for (size_t i = 0; request && error.empty() && i < request->values.size(); ++i) {
+      error = tuner.Check({{request->knob, request->values[i]}}, knobs);  // writable: root
+    }
+    if (!error.empty()) {
+      std::cerr << "mapbench: " << error << "\n";
+      return kExitBadInput;
+    }
+    interleaving.request = *request;
+    interleaving.seed = context.config.seed.value_or(std::random_device()());
+  }
+  const bool will_tune = !requests.empty() || !interleaving.request.values.empty();
   // Settings a killed run left changed are restored before the run; a tuned run keeps
   // the journal's lock to the end, an untuned one lets it go at once. Listing (above)
   // never touches the journal.
   bool busy = false;
-  if (!RecoverKilledRun(tuner, !requests.empty(), &busy, &error)) {
-    if (!busy || !requests.empty()) {
+  if (!RecoverKilledRun(tuner, will_tune, &busy, &error)) {
+    if (!busy || will_tune) {
       std::cerr << "mapbench: " << error << (busy ? "; not starting a tuned run" : "") << "\n";
       return kExitBadInput;
     }
     std::cerr << "mapbench: warning: " << error << "; its tunings stay applied during this run\n";
   }
-  if (requests.empty()) tuner.Unlock();
+  if (!will_tune) tuner.Unlock();
   for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) std::signal(signal_number, OnSignal);
   if (error = tuner.Apply(requests, knobs); !error.empty()) {
     std::cerr << "mapbench: " << error << "\n";
@@ -321,6 +370,12 @@ int Main(int argc, char** argv) {
 
   std::vector<CaseInfo> registered = RegisterCases(context);
   CsvLayout layout = LayoutFor(registered, context.counters);
+  layout.interleaved = !interleaving.request.values.empty();
+  if (layout.interleaved) {
+    interleaving.orders = ArmOrders(static_cast<int>(interleaving.request.values.size()),
+                                    context.config.processes, static_cast<int>(registered.size()),
+                                    interleaving.seed);
+  }
   if (error = ValidateLayout(layout); !error.empty()) {
     std::cerr << "mapbench: a family declares a bad column: " << error << "\n";
     return kExitBadInput;
@@ -332,6 +387,14 @@ int Main(int argc, char** argv) {
   for (const AppliedTuning& t : tuner.applied()) {
     env["tunings_applied"].push_back(
         {{"knob", t.knob}, {"path", t.path}, {"before", t.before}, {"requested", t.requested}, {"after", t.after}});
+  }
+  if (layout.interleaved) {
+    env["interleave"] = {{"knob", interleaving.request.knob},
+                         {"values", interleaving.request.values},
+                         {"seed", interleaving.seed},
+                         {"mode", "interleaved"},
+                         {"unit", "case process: each (case, process, value) in its own child, "
+                                  "the values of one case and process run back to back"}};
   }
   if (error = WriteJsonFile(env_path, env); !error.empty()) {
     std::cerr << "mapbench: " << error << "\n";
@@ -349,14 +412,22 @@ int Main(int argc, char** argv) {
     std::cerr << "mapbench: " << reporter.error() << "\n";
     return kExitBadInput;
   }
-  RunCases(context, registered, reporter, BenchmarkOutPath(gb_args));
+  const std::string stopped =
+      RunCases(context, registered, reporter, BenchmarkOutPath(gb_args), tuner, knobs, interleaving);
   benchmark::Shutdown();
+  if (!stopped.empty()) {
+    std::cerr << "mapbench: " << stopped << "\n";
+    env["run"]["stopped"] = stopped;
+  }
+  for (const AppliedTuning& t : tuner.applied()) {
+    if (t.knob == interleaving.request.knob) env["interleave"]["before"] = t.before;
+  }
 
   if (std::string failure = tuner.Restore(); !failure.empty()) {
     std::cerr << "mapbench: cannot restore a tuning (the journal " << context.config.tune_journal
               << " keeps it for the next start): " << failure << "\n";
   }
-  env["run"]["complete"] = reporter.error().empty();
+  env["run"]["complete"] = reporter.error().empty() && stopped.empty();
   env["run"]["end_time"] = UtcTimestamp();
   env["run"]["row_status_counts"] = reporter.status_counts();
   env["run"]["processes"] = context.config.processes;
@@ -368,7 +439,7 @@ int Main(int argc, char** argv) {
     if (status == "invalid" || status == "error" || status == "unvalidated") bad += count;
   }
   std::cout << "results: " << csv_path << "\nenvironment: " << env_path << "\n";
-  return bad > 0 || !reporter.error().empty() ? 1 : 0;
+  return bad > 0 || !reporter.error().empty() || !stopped.empty() ? 1 : 0;
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // The run context: built once in main, handed (const) to every workload body.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,8 @@ struct RunConfig {
   int processes = 1;              // the whole suite, repeated in this many processes
   double case_timeout_s = 600;    // a case running longer is killed and recorded
   std::vector<std::string> tunings;  // KNOB=VALUE, applied for the run and restored
+  std::string interleave;            // KNOB=A,B[,...]: values alternating between cases
+  std::optional<uint64_t> seed;      // of the interleaved order
   std::string tune_journal = "/var/lib/mapbench/tunings.journal";
   std::string system_root = "/";     // tests point /proc and /sys at a fixture tree
   std::string page_state = "auto";   // how dirty/writeback pages are read (writeback.h)

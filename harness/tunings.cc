@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -126,6 +127,8 @@ std::vector<KnobInfo> ListKnobs(const SystemFiles& system, const std::string& sc
     AddIntegerKnob(system, knobs, "hugetlb." + SizeName(dir) + ".nr_hugepages",
                    "/sys/kernel/mm/hugepages/" + dir + "/nr_hugepages", 0, most,
                    "reserved hugetlb pages (at most half of memory)");
+    // Growing a pool compacts and may fall short; shrinking frees pages a case holds.
+    if (!knobs.empty() && knobs.back().name.rfind("hugetlb.", 0) == 0) knobs.back().runtime = false;
   }
   struct Vm {
     const char* name;
@@ -443,6 +446,20 @@ std::string Tuner::Apply(const std::vector<TuningRequest>& requests,
     }
     applied_.back().after = CurrentValue(system_, chosen[i]->path);
   }
+  return "";
+}
+
+std::string Tuner::Switch(const TuningRequest& request, const std::vector<KnobInfo>& knobs) {
+  auto earlier = std::find_if(applied_.begin(), applied_.end(),
+                              [&](const AppliedTuning& t) { return t.knob == request.knob; });
+  if (earlier == applied_.end()) return Apply({request}, knobs);
+  const KnobInfo* knob = nullptr;
+  if (std::string e = CheckRequest(request, knobs, system_, &knob); !e.empty()) return e;
+  if (std::string failure = WriteSetting(earlier->path, request.value); !failure.empty()) {
+    return request.knob + "=" + request.value + ": " + failure;
+  }
+  earlier->requested = request.value;
+  earlier->after = CurrentValue(system_, knob->path);
   return "";
 }
 

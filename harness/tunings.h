@@ -21,6 +21,7 @@ struct KnobInfo {
   std::string path;     // under the system root
   std::string allowed;  // "always|madvise|never" or "integer 0..200"
   std::string help;
+  bool runtime = true;  // may change between cases (--interleave); false: whole run only
 };
 
 // Every knob this machine offers (mTHP sizes and the scratch device are discovered).
@@ -128,6 +129,11 @@ class Tuner {
   // ones applied are restored. Error text or empty.
   std::string Apply(const std::vector<TuningRequest>& requests,
                     const std::vector<KnobInfo>& knobs);
+
+  // Sets one knob to `value` for the cases that follow (--interleave). The first change
+  // of a knob is journalled as Apply does; later ones rewrite it in place, so the journal
+  // and the restore keep the value from before the run. Error text or empty.
+  std::string Switch(const TuningRequest& request, const std::vector<KnobInfo>& knobs);
 
   // Restores in reverse order and removes the journal. Error text or empty.
   std::string Restore();

@@ -341,5 +341,37 @@ TEST_F(TuningsTest, AnotherProcessHoldsTheJournalUntilItDies) {
   close(ready[0]);
 }
 
+// --interleave: the first switch journals the value from before the run, later ones
+// rewrite the setting in place; restoring brings back the value from before the run.
+TEST_F(TuningsTest, SwitchJournalsOnceAndRestoresTheOriginal) {
+  SystemFiles sys(root_.string());
+  auto knobs = ListKnobs(sys, "");
+  {
+    Tuner tuner(sys, journal_);
+    for (const char* value : {"always", "never", "always", "never"}) {
+      ASSERT_EQ(tuner.Switch({"thp.enabled", value}, knobs), "");
+      EXPECT_EQ(Read("/sys/kernel/mm/transparent_hugepage/enabled"), value);
+      ASSERT_EQ(tuner.applied().size(), 1u);
+      EXPECT_EQ(tuner.applied()[0].before, "madvise");
+      EXPECT_EQ(tuner.applied()[0].after, value);
+    }
+    std::ifstream in(journal_);
+    std::string journal((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(journal.find("\tmadvise"), std::string::npos) << journal;
+    EXPECT_EQ(journal.find("\talways"), std::string::npos) << journal;
+    EXPECT_NE(tuner.Switch({"thp.enabled", "sometimes"}, knobs), "");
+    EXPECT_EQ(Read("/sys/kernel/mm/transparent_hugepage/enabled"), "never");
+  }  // the destructor restores
+  EXPECT_EQ(Read("/sys/kernel/mm/transparent_hugepage/enabled"), "madvise");
+  EXPECT_FALSE(fs::exists(journal_));
+}
+
+TEST_F(TuningsTest, HugetlbPoolsAreWholeRunOnly) {
+  auto knobs = ListKnobs(SystemFiles(root_.string()), "");
+  EXPECT_FALSE(Find(knobs, "hugetlb.2M.nr_hugepages")->runtime);
+  EXPECT_TRUE(Find(knobs, "thp.enabled")->runtime);
+  EXPECT_TRUE(Find(knobs, "vm.swappiness")->runtime);
+}
+
 }  // namespace
 }  // namespace mapbench
