@@ -1,5 +1,6 @@
 #include <sys/statvfs.h>
 
+#include "harness/noise.h"
 #include "harness/registry.h"
 #include "harness/workload.h"
 
@@ -10,10 +11,17 @@ struct Measurement::Impl {
   const CounterSet& set;
   CounterGroup group;
   bool stopped = false;
+  // Thread 0 samples the noise around the timed stretches; one row, one machine.
+  bool samples_noise = false;
+  NoiseSample noise_begin;
+  bool paused = false;
+  NoiseTotals noise;
 };
 
 Measurement::Measurement(benchmark::State& state, const RunContext& context)
     : state_(state), impl_(new Impl(context.counters)) {
+  impl_->samples_noise = state.thread_index() == 0;
+  if (impl_->samples_noise) impl_->noise_begin = ReadNoise();
   impl_->group.Reset();
   impl_->group.Enable();
 }
@@ -26,9 +34,13 @@ Measurement::~Measurement() {
 void Measurement::Pause() {
   impl_->group.Disable();
   state_.PauseTiming();
+  if (impl_->samples_noise && !impl_->paused) impl_->noise.Add(impl_->noise_begin, ReadNoise());
+  impl_->paused = true;
 }
 
 void Measurement::Resume() {
+  if (impl_->samples_noise) impl_->noise_begin = ReadNoise();
+  impl_->paused = false;
   state_.ResumeTiming();
   impl_->group.Enable();
 }
@@ -37,6 +49,11 @@ void Measurement::Stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
   impl_->group.Disable();
+  if (impl_->samples_noise) {
+    if (!impl_->paused) impl_->noise.Add(impl_->noise_begin, ReadNoise());
+    if (auto steal = impl_->noise.StealFraction()) state_.counters[keys::kStealFraction] = *steal;
+    if (auto wait = impl_->noise.RunqueueWaitFraction()) state_.counters[keys::kRunqueueWaitFraction] = *wait;
+  }
   CounterGroup::Readings readings = impl_->group.Read();
   const auto& statuses = impl_->set.statuses();
   for (size_t i = 0; i < statuses.size(); ++i) {
