@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "harness/run_context.h"
+#include "harness/measure/run_context.h"
 
 namespace mapbench {
 
