@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "harness/measure/report_keys.h"
 #include "harness/measure/run_context.h"
 
 namespace mapbench {
@@ -30,11 +31,6 @@ struct Case {
   // around the loop: for one call amid untimed work, where pausing costs more than it.
   bool manual_time = false;
 };
-
-inline constexpr char kCounterPlaceholder[] = "{counter}";
-// Metrics named "..._counter_run_fraction" are running fractions: a row with several
-// benchmark threads keeps the smallest, not the mean.
-inline constexpr std::string_view kRunFractionSuffix = "_counter_run_fraction";
 
 struct Family {
   std::string name;                  // same word as the file, the CSV family column, the plot

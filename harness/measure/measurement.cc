@@ -1,6 +1,6 @@
 #include <sys/statvfs.h>
 
-#include "harness/run/registry.h"
+#include "harness/measure/report_keys.h"
 #include "harness/workload.h"
 
 namespace mapbench {

@@ -7,7 +7,7 @@
 #include <limits>
 #include <sstream>
 
-#include "harness/run/registry.h"
+#include "harness/measure/report_keys.h"
 #include "harness/kernel/resources.h"
 
 namespace mapbench {

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "harness/kernel/resources.h"
+#include "harness/measure/report_keys.h"
 
 namespace mapbench {
 namespace {

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/measure/report_keys.h"
 #include "harness/workload.h"
 
 namespace mapbench {
@@ -25,25 +26,5 @@ std::vector<CaseInfo> SelectCases(Suite suite, const std::string& filter);
 
 // Registers the selected cases with Google Benchmark; bodies get the context.
 std::vector<CaseInfo> RegisterCases(const RunContext& context);
-
-// Names of the reserved counter keys a reporter understands.
-namespace keys {
-inline constexpr char kValid[] = "mb.valid";
-inline constexpr char kConfigOk[] = "mb.config_ok";
-inline constexpr char kBytesPerOp[] = "mb.bytes_per_op";
-inline constexpr char kPagesPerOp[] = "mb.pages_per_op";
-inline constexpr char kRunFraction[] = "mb.counter_run_fraction";
-// "<key>@<thread>": one value per benchmark thread, which Google Benchmark keeps apart
-// (it would average a kAvgThreads value); the row takes the smallest.
-inline constexpr char kPerThread = '@';
-inline constexpr char kCounterPrefix[] = "ctr.";
-inline constexpr char kMetricPrefix[] = "metric.";
-inline constexpr char kSkipPrefix[] = "skipped: ";
-inline constexpr char kLabelSeparator = '\t';
-// The row's counter_run_fraction as one benchmark thread reports it.
-inline std::string RunFraction(int thread_index) {
-  return kRunFraction + std::string(1, kPerThread) + std::to_string(thread_index);
-}
-}  // namespace keys
 
 }  // namespace mapbench
