@@ -1,7 +1,7 @@
 #include <sys/statvfs.h>
 
 #include "harness/measure/report_keys.h"
-#include "harness/workload.h"
+#include "harness/measure/measurement.h"
 
 namespace mapbench {
 

@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include "harness/measure/report_keys.h"
+
 namespace mapbench {
 namespace {
 

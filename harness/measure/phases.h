@@ -14,7 +14,7 @@
 
 #include "harness/measure/counters.h"
 #include "harness/measure/run_context.h"
-#include "harness/workload.h"
+#include "harness/measure/measurement.h"
 
 namespace mapbench {
 

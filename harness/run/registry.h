@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "harness/measure/report_keys.h"
-#include "harness/workload.h"
+#include "harness/run/family.h"
 
 namespace mapbench {
 
