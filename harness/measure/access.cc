@@ -4,7 +4,7 @@
 #include <numeric>
 #include <random>
 
-#include "harness/run/scratch.h"
+#include "harness/measure/checksum.h"
 
 namespace mapbench {
 

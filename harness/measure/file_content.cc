@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <vector>
 
-#include "harness/run/scratch.h"
+#include "harness/measure/checksum.h"
 
 namespace mapbench {
 namespace {

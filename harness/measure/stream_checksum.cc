@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "harness/kernel/resources.h"
-#include "harness/run/scratch.h"
+#include "harness/measure/checksum.h"
 
 namespace mapbench {
 namespace {
