@@ -36,13 +36,13 @@
 #include <thread>
 #include <vector>
 
-#include "harness/cache_control.h"
-#include "harness/memory_cgroup.h"
-#include "harness/parallel.h"
-#include "harness/resources.h"
-#include "harness/scratch.h"
-#include "harness/series.h"
-#include "harness/tlb_counts.h"
+#include "harness/kernel/cache_control.h"
+#include "harness/kernel/memory_cgroup.h"
+#include "harness/measure/parallel.h"
+#include "harness/kernel/resources.h"
+#include "harness/run/scratch.h"
+#include "harness/run/series.h"
+#include "harness/kernel/tlb_counts.h"
 #include "harness/workload.h"
 
 namespace mapbench {

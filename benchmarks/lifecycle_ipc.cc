@@ -41,12 +41,12 @@
 #include <memory>
 #include <vector>
 
-#include "harness/cache_control.h"
-#include "harness/resources.h"
-#include "harness/scratch.h"
-#include "harness/stream_checksum.h"
-#include "harness/vma.h"
-#include "harness/workers.h"
+#include "harness/kernel/cache_control.h"
+#include "harness/kernel/resources.h"
+#include "harness/run/scratch.h"
+#include "harness/measure/stream_checksum.h"
+#include "harness/kernel/vma.h"
+#include "harness/process/workers.h"
 #include "harness/workload.h"
 
 namespace mapbench {

@@ -29,13 +29,13 @@
 #include <cstring>
 #include <vector>
 
-#include "harness/child_process.h"
-#include "harness/file_content.h"
-#include "harness/phases.h"
-#include "harness/resources.h"
-#include "harness/scratch.h"
+#include "harness/process/child_process.h"
+#include "harness/measure/file_content.h"
+#include "harness/measure/phases.h"
+#include "harness/kernel/resources.h"
+#include "harness/run/scratch.h"
 #include "harness/workload.h"
-#include "harness/writeback.h"
+#include "harness/kernel/writeback.h"
 
 namespace mapbench {
 namespace {

@@ -41,13 +41,13 @@
 #include <functional>
 #include <thread>
 
-#include "harness/cache_control.h"
-#include "harness/environment.h"
-#include "harness/faults.h"
-#include "harness/page_backing.h"
-#include "harness/phases.h"
-#include "harness/resources.h"
-#include "harness/scratch.h"
+#include "harness/kernel/cache_control.h"
+#include "harness/run/environment.h"
+#include "harness/kernel/faults.h"
+#include "harness/kernel/page_backing.h"
+#include "harness/measure/phases.h"
+#include "harness/kernel/resources.h"
+#include "harness/run/scratch.h"
 #include "harness/workload.h"
 
 #ifndef MADV_POPULATE_READ

@@ -13,10 +13,10 @@
 #include <cstring>
 #include <vector>
 
-#include "harness/access.h"
-#include "harness/cache_control.h"
-#include "harness/resources.h"
-#include "harness/scratch.h"
+#include "harness/measure/access.h"
+#include "harness/kernel/cache_control.h"
+#include "harness/kernel/resources.h"
+#include "harness/run/scratch.h"
 #include "harness/workload.h"
 
 namespace mapbench {

@@ -36,11 +36,11 @@
 #include <thread>
 #include <vector>
 
-#include "harness/counters.h"
-#include "harness/parallel.h"
-#include "harness/resources.h"
-#include "harness/tlb_counts.h"
-#include "harness/workers.h"
+#include "harness/measure/counters.h"
+#include "harness/measure/parallel.h"
+#include "harness/kernel/resources.h"
+#include "harness/kernel/tlb_counts.h"
+#include "harness/process/workers.h"
 #include "harness/workload.h"
 
 namespace mapbench {

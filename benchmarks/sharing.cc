@@ -26,13 +26,13 @@
 #include <algorithm>
 #include <vector>
 
-#include "harness/cache_control.h"
-#include "harness/child_process.h"
-#include "harness/file_content.h"
-#include "harness/phases.h"
-#include "harness/resources.h"
-#include "harness/scratch.h"
-#include "harness/smaps.h"
+#include "harness/kernel/cache_control.h"
+#include "harness/process/child_process.h"
+#include "harness/measure/file_content.h"
+#include "harness/measure/phases.h"
+#include "harness/kernel/resources.h"
+#include "harness/run/scratch.h"
+#include "harness/kernel/smaps.h"
 #include "harness/workload.h"
 
 namespace mapbench {

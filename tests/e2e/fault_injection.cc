@@ -8,8 +8,8 @@
 #include <csignal>
 #include <cstdlib>
 
-#include "harness/resources.h"
-#include "harness/scratch.h"
+#include "harness/kernel/resources.h"
+#include "harness/run/scratch.h"
 #include "harness/workload.h"
 
 namespace mapbench {

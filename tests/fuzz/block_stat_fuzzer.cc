@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/writeback.h"
+#include "harness/kernel/writeback.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

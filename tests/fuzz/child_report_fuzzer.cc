@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "harness/child_process.h"
+#include "harness/process/child_process.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

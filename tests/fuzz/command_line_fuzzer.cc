@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "harness/counters.h"
-#include "harness/flags.h"
-#include "harness/tunings.h"
+#include "harness/measure/counters.h"
+#include "harness/run/flags.h"
+#include "harness/run/tunings.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string input(reinterpret_cast<const char*>(data), size);

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/environment.h"
+#include "harness/run/environment.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

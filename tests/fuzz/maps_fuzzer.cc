@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/vma.h"
+#include "harness/kernel/vma.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "harness/system_files.h"
+#include "harness/kernel/system_files.h"
 #include "tests/fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

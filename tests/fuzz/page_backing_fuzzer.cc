@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/page_backing.h"
+#include "harness/kernel/page_backing.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

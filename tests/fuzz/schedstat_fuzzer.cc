@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "harness/parallel.h"
+#include "harness/measure/parallel.h"
 #include "tests/fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

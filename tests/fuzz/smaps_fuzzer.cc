@@ -3,7 +3,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "harness/smaps.h"
+#include "harness/kernel/smaps.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uintptr_t range[2] = {0, ~uintptr_t{0}};

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/system_files.h"
+#include "harness/kernel/system_files.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/tlb_counts.h"
+#include "harness/kernel/tlb_counts.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/tunings.h"
+#include "harness/run/tunings.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "harness/system_files.h"
+#include "harness/kernel/system_files.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

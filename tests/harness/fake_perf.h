@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "harness/counters.h"
+#include "harness/measure/counters.h"
 
 namespace mapbench {
 

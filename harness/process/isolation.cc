@@ -1,0 +1,138 @@
+#include "harness/process/isolation.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
+#include "harness/kernel/resources.h"
+
+namespace mapbench {
+namespace {
+
+std::atomic<pid_t> current_child{0};
+
+}  // namespace
+
+pid_t CurrentChild() { return current_child.load(); }
+
+std::string ChildResult::Describe(double timeout_seconds) const {
+  switch (end) {
+    case End::kExited:
+      return "exited with status " + std::to_string(exit_code);
+    case End::kSignaled:
+      return "killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
+    case End::kTimedOut: {
+      char limit[32];
+      std::snprintf(limit, sizeof(limit), "%g", timeout_seconds);
+      return std::string("exceeded the ") + limit + " s case time limit and was killed";
+    }
+    case End::kNotStarted:
+      return "could not start: " + error;
+  }
+  return "?";
+}
+
+ChildResult RunInChild(const std::function<int(int result_fd)>& body, double timeout_seconds) {
+  ChildResult result;
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    result.error = SysError("pipe2");
+    return result;
+  }
+  UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
+  std::cout.flush();
+  std::fflush(nullptr);
+  const pid_t parent = getpid();
+  // A Ctrl-C between fork() and current_child.store() would find no child to stop, and
+  // the handler would remove the scratch directory under a case still running: the
+  // signals the handler serves wait until the child is known.
+  sigset_t stop_signals, old_mask;
+  sigemptyset(&stop_signals);
+  for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stop_signals, signal_number);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
+  pid_t child = fork();
+  if (child != 0) {
+    if (child > 0) current_child.store(child);
+    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  }
+  if (child < 0) {
+    result.error = SysError("fork");
+    return result;
+  }
+  if (child == 0) {
+    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(125);  // the parent died before prctl took effect
+    read_end.reset();
+    int code = body(write_end.get());
+    std::cout.flush();
+    std::cerr.flush();
+    std::fflush(nullptr);
+    _exit(code);
+  }
+  write_end.reset();
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration<double>(timeout_seconds);
+  bool open = true;
+  int status = 0;
+  for (;;) {
+    // Drain the child's output while waiting, so a full pipe never blocks it.
+    if (open) {
+      pollfd pfd{read_end.get(), POLLIN, 0};
+      if (poll(&pfd, 1, 20) > 0) {
+        char buffer[4096];
+        ssize_t got = read(read_end.get(), buffer, sizeof(buffer));
+        if (got > 0) result.output.append(buffer, static_cast<size_t>(got));
+        if (got == 0) open = false;
+      }
+    } else {
+      usleep(5000);
+    }
+    pid_t done = waitpid(child, &status, WNOHANG);
+    if (done == child) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(child, SIGKILL);
+      waitpid(child, &status, 0);
+      current_child.store(0);
+      result.end = ChildResult::End::kTimedOut;
+      return result;
+    }
+  }
+  current_child.store(0);
+  // Whatever is left; non-blocking, since a grandchild may still hold the pipe open.
+  fcntl(read_end.get(), F_SETFL, O_NONBLOCK);
+  char buffer[4096];
+  for (ssize_t got; open && (got = read(read_end.get(), buffer, sizeof(buffer))) > 0;) {
+    result.output.append(buffer, static_cast<size_t>(got));
+  }
+  if (WIFSIGNALED(status)) {
+    result.end = ChildResult::End::kSignaled;
+    result.signal = WTERMSIG(status);
+  } else {
+    result.end = ChildResult::End::kExited;
+    result.exit_code = WEXITSTATUS(status);
+  }
+  return result;
+}
+
+std::string RegexEscape(const std::string& text) {
+  std::string escaped;
+  for (char c : text) {
+    if (std::strchr(R"(\^$.|?*+()[]{})", c) != nullptr) escaped += '\\';
+    escaped += c;
+  }
+  return escaped;
+}
+
+}  // namespace mapbench

@@ -1,0 +1,57 @@
+#include "harness/kernel/vma.h"
+
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+
+namespace mapbench {
+namespace {
+
+const char kMaps[] =
+    "55d0c0000000-55d0c0021000 rw-p 00000000 00:00 0                          [heap]\n"
+    "7f0000000000-7f0000200000 r--p 00000000 00:00 0 \n"
+    "7f0000200000-7f0000400000 rw-p 00000000 00:00 0\n"
+    "7f0000400000-7f0000600000 rw-s 00000000 00:0f 1234                       /dev/shm/x "
+    "(deleted)\n"
+    "garbage\n"
+    "zz-7f rw-p 0 0 0\n";
+
+TEST(Maps, ParsesEntriesAndPaths) {
+  auto entries = ParseMaps(kMaps);
+  ASSERT_EQ(entries.size(), 4u);
+  EXPECT_EQ(entries[0].path, "[heap]");
+  EXPECT_EQ(entries[1].begin, 0x7f0000000000u);
+  EXPECT_EQ(entries[1].permissions, "r--p");
+  EXPECT_EQ(entries[1].path, "");
+  EXPECT_EQ(entries[3].path, "/dev/shm/x (deleted)");
+}
+
+TEST(Maps, RangesAndPermissions) {
+  auto entries = ParseMaps(kMaps);
+  EXPECT_EQ(VmasInRange(entries, 0x7f00001ff000, 0x7f0000201000).size(), 2u);
+  EXPECT_TRUE(VmasInRange(entries, 0x1000, 0x2000).empty());
+  EXPECT_TRUE(RangeHasPermissions(entries, 0x7f0000000000, 0x7f0000200000, "r--p"));
+  EXPECT_FALSE(RangeHasPermissions(entries, 0x7f0000000000, 0x7f0000201000, "r--p"));
+  EXPECT_TRUE(RangeHasPermissions(entries, 0x7f0000200000, 0x7f0000300000, "rw-p"));
+  EXPECT_FALSE(RangeHasPermissions(entries, 0x7f0000700000, 0x7f0000800000, "rw-p"));  // unmapped
+  EXPECT_FALSE(RangeHasPermissions(entries, 0x55d0c0000000, 0x7f0000000000, "rw-p"));  // gap
+  // An empty range inside a VMA overlaps nothing (found by tests/fuzz/maps_fuzzer).
+  EXPECT_TRUE(VmasInRange(entries, 0x7f0000100000, 0x7f0000100000).empty());
+  EXPECT_TRUE(RangeHasPermissions(entries, 0x7f0000100000, 0x7f0000100000, "rw-p"));
+}
+
+TEST(Maps, SeesOwnMprotect) {
+  const size_t size = 16 * 4096;
+  char* region = static_cast<char*>(
+      mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(region, MAP_FAILED);
+  const auto begin = reinterpret_cast<uintptr_t>(region);
+  ASSERT_EQ(mprotect(region + 4096, 4096, PROT_READ), 0);
+  auto entries = ReadOwnMaps(SystemFiles());
+  EXPECT_TRUE(RangeHasPermissions(entries, begin + 4096, begin + 8192, "r--p"));
+  EXPECT_TRUE(RangeHasPermissions(entries, begin + 8192, begin + size, "rw-p"));
+  munmap(region, size);
+  EXPECT_TRUE(VmasInRange(ReadOwnMaps(SystemFiles()), begin, begin + size).empty());
+}
+
+}  // namespace
+}  // namespace mapbench
