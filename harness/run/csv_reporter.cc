@@ -51,7 +51,8 @@ const std::vector<std::string>& BaseColumns() {
       "validation",     "config_note",     "message",            "iterations",
       "ns_per_op",      "cpu_ns_per_op",   "bytes_per_op",       "bytes_per_second",
       "pages_per_op",   "counters_mode",   "counters_kernel",    "counters_user_only",
-      "counter_run_fraction", "steal_fraction",  "runqueue_wait_fraction"};
+      "counter_run_fraction", "steal_fraction",  "runqueue_wait_fraction",
+      "calibration_cpu_ns", "calibration_memory_bytes_per_second", "fraction_of_ceiling"};
   return columns;
 }
 
@@ -198,7 +199,14 @@ std::map<std::string, std::string> RowCells(const benchmark::BenchmarkReporter::
     if (bytes != nullptr && *bytes > 0) {
       cells["bytes_per_op"] = Number(*bytes);
       if (ns_per_op > 0) cells["bytes_per_second"] = Number(*bytes / (ns_per_op * 1e-9));
+      if (ns_per_op > 0 && context.calibration.memory_bytes_per_second > 0) {
+        cells["fraction_of_ceiling"] = Number(*bytes / (ns_per_op * 1e-9) / context.calibration.memory_bytes_per_second);
+      }
     }
+  }
+  if (context.calibration.cpu_ns > 0) cells["calibration_cpu_ns"] = Number(context.calibration.cpu_ns);
+  if (context.calibration.memory_bytes_per_second > 0) {
+    cells["calibration_memory_bytes_per_second"] = Number(context.calibration.memory_bytes_per_second);
   }
   const double* pages = FindCounter(counters, keys::kPagesPerOp);
   if (pages != nullptr && *pages > 0) cells["pages_per_op"] = Number(*pages);
@@ -269,6 +277,11 @@ void CsvReporter::ReportRuns(const std::vector<Run>& runs) {
     run.counters = kept;
   }
   ConsoleReporter::ReportRuns(shown);
+  if (calibrator_ != nullptr) {
+    const CalibrationReading after = calibrator_->Measure();
+    context_.calibration = GeometricMean(last_reading_, after);
+    last_reading_ = after;
+  }
   for (const Run& run : runs) {
     if (run.run_type == Run::RT_Iteration) WriteRow(run);  // aggregates are recomputed downstream
   }

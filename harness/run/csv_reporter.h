@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/measure/calibration.h"
 #include "harness/run/registry.h"
 
 namespace mapbench {
@@ -48,6 +49,7 @@ struct RowContext {
   int arm = -1;                      // -1: not an interleaved run
   std::string variant{};
   int arm_position = 0;
+  CalibrationReading calibration{};  // around the case, in its process (Calibrator)
 };
 
 // The cells of one repetition's row, keyed by column. Pure: no I/O.
@@ -67,6 +69,12 @@ class CsvReporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override;
 
   void SetProcess(int process) { context_.process = process; }
+  // In a case's process, before its benchmarks: each batch of rows then carries the
+  // geometric mean of the reading before it and one taken after it.
+  void CalibrateWith(const Calibrator* calibrator) {
+    calibrator_ = calibrator;
+    last_reading_ = calibrator->Measure();
+  }
   void SetArm(int arm, std::string variant, int position) {
     context_.arm = arm;
     context_.variant = std::move(variant);
@@ -95,6 +103,8 @@ class CsvReporter : public benchmark::ConsoleReporter {
   RowContext context_;
   std::map<std::string, int> status_counts_;
   bool context_printed_ = false;
+  const Calibrator* calibrator_ = nullptr;
+  CalibrationReading last_reading_{};
   void WriteRow(const Run& run);
 };
 

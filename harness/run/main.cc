@@ -155,11 +155,13 @@ std::string RunCases(const RunContext& context, const std::vector<CaseInfo>& cas
                      const Interleaving& interleaving) {
   BenchmarkOutMerger merged_out;
   const double timeout = context.config.case_timeout_s;
+  const Calibrator calibrator;  // faulted in here once: every case reads the same pages
   auto run_case = [&](const CaseInfo& info, int process) {
     if (!benchmark_out.empty()) std::remove(benchmark_out.c_str());
     ChildResult result = RunInChild(
         [&](int result_fd) {
           reporter.ResetCounts();  // report this case's rows only
+          if (calibrator.ok()) reporter.CalibrateWith(&calibrator);
           BeginCaseSeries(context.config.out_dir + "/series.csv", context.config.run_id, info.family,
                           info.name, process);
           const std::string only_this = "^" + RegexEscape(info.name) +

@@ -157,6 +157,43 @@ TEST(CsvLayout, RefusesShadowedColumns) {
   EXPECT_NE(ValidateLayout({{"size_kib"}, {"size_kib"}, {}}), "");
 }
 
+// Noise, calibration and the interleaved arm: cells only where they were measured.
+TEST(RowCells, NoiseCalibrationAndArm) {
+  auto cases = Cases();
+  RowContext plain{"run-1", "software", &cases};
+  auto cells = RowCells(OkRun(), plain);
+  for (const char* column : {"steal_fraction", "runqueue_wait_fraction", "calibration_cpu_ns",
+                             "calibration_memory_bytes_per_second", "fraction_of_ceiling", "arm", "variant"}) {
+    EXPECT_EQ(cells.count(column), 0u) << column;
+  }
+  RowContext context{"run-1", "software", &cases};
+  context.arm = 1;
+  context.variant = "thp.enabled=never";
+  context.arm_position = 0;
+  context.calibration = {2e6, 2 * 1048576.0 * 1e4};  // twice the row's throughput
+  BenchRun run = OkRun();
+  run.counters[keys::kStealFraction] = Counter(0.25);
+  run.counters[keys::kRunqueueWaitFraction] = Counter(0.125);
+  cells = RowCells(run, context);
+  EXPECT_EQ(cells["steal_fraction"], "0.25");
+  EXPECT_EQ(cells["runqueue_wait_fraction"], "0.125");
+  EXPECT_EQ(cells["calibration_cpu_ns"], "2000000");
+  EXPECT_DOUBLE_EQ(std::stod(cells["fraction_of_ceiling"]), 0.5);
+  EXPECT_EQ(cells["arm"], "1");
+  EXPECT_EQ(cells["variant"], "thp.enabled=never");
+  EXPECT_EQ(cells["arm_position"], "0");
+}
+
+TEST(CsvLayout, ArmColumnsOnlyWhenInterleaved) {
+  CsvLayout layout{{"method"}, {}, {}};
+  EXPECT_EQ(layout.Columns().size(), BaseColumns().size() + 1);
+  layout.interleaved = true;
+  auto columns = layout.Columns();
+  EXPECT_EQ(columns[BaseColumns().size()], "arm");
+  EXPECT_EQ(columns.back(), "method");
+  EXPECT_NE(ValidateLayout({{"variant"}, {}, {}}), "");  // reserved even when not used
+}
+
 TEST(CsvReporter, WritesHeaderAndRowsAndNeverOverwrites) {
   char dir_template[] = "csvtestXXXXXX";
   ASSERT_NE(mkdtemp(dir_template), nullptr);
