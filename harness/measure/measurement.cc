@@ -52,7 +52,7 @@ void Measurement::Stop() {
   if (impl_->samples_noise) {
     if (!impl_->paused) impl_->noise.Add(impl_->noise_begin, ReadNoise());
     if (auto steal = impl_->noise.StealFraction()) state_.counters[keys::kStealFraction] = *steal;
-    if (auto wait = impl_->noise.RunqueueWaitFraction()) state_.counters[keys::kRunqueueWaitFraction] = *wait;
+    if (auto wait = impl_->noise.CpuWaitFraction()) state_.counters[keys::kCpuWaitFraction] = *wait;
   }
   CounterGroup::Readings readings = impl_->group.Read();
   const auto& statuses = impl_->set.statuses();

@@ -65,7 +65,7 @@ std::optional<double> NoiseTotals::StealFraction() const {
   return static_cast<double>(steal_) / static_cast<double>(ticks_);
 }
 
-std::optional<double> NoiseTotals::RunqueueWaitFraction() const {
+std::optional<double> NoiseTotals::CpuWaitFraction() const {
   if (!any_ || !wait_known_ || wall_ns_ == 0) return std::nullopt;
   return static_cast<double>(wait_ns_) / static_cast<double>(wall_ns_);
 }

@@ -32,7 +32,7 @@ class NoiseTotals {
   // Steal ticks over all ticks; nullopt without /proc/stat or without a tick elapsed.
   std::optional<double> StealFraction() const;
   // Run-queue wait over wall time; nullopt without schedstat.
-  std::optional<double> RunqueueWaitFraction() const;
+  std::optional<double> CpuWaitFraction() const;
 
  private:
   uint64_t ticks_ = 0, steal_ = 0, wait_ns_ = 0, wall_ns_ = 0;

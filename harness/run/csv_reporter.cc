@@ -51,7 +51,7 @@ const std::vector<std::string>& BaseColumns() {
       "validation",     "config_note",     "message",            "iterations",
       "ns_per_op",      "cpu_ns_per_op",   "bytes_per_op",       "bytes_per_second",
       "pages_per_op",   "counters_mode",   "counters_kernel",    "counters_user_only",
-      "counter_run_fraction", "steal_fraction",  "runqueue_wait_fraction",
+      "counter_run_fraction", "steal_fraction",  "cpu_wait_fraction",
       "calibration_cpu_ns", "calibration_memory_bytes_per_second", "fraction_of_ceiling"};
   return columns;
 }
@@ -211,8 +211,8 @@ std::map<std::string, std::string> RowCells(const benchmark::BenchmarkReporter::
   const double* pages = FindCounter(counters, keys::kPagesPerOp);
   if (pages != nullptr && *pages > 0) cells["pages_per_op"] = Number(*pages);
   if (const double* steal = FindCounter(counters, keys::kStealFraction)) cells["steal_fraction"] = Number(*steal);
-  if (const double* wait = FindCounter(counters, keys::kRunqueueWaitFraction)) {
-    cells["runqueue_wait_fraction"] = Number(*wait);
+  if (const double* wait = FindCounter(counters, keys::kCpuWaitFraction)) {
+    cells["cpu_wait_fraction"] = Number(*wait);
   }
   if (const double* fraction = FindCounter(counters, keys::kRunFraction)) {
     cells["counter_run_fraction"] = Number(*fraction);

@@ -66,6 +66,13 @@ _KNOWN = {
     "pages_per_op": ("base pages per operation", "", True),
     "counter_run_fraction": ("counter running fraction", "", True),
     "counters_kernel": ("counters count kernel mode", "", True),
+    "steal_fraction": ("share of the host's CPU time stolen while timed", "", True),
+    "cpu_wait_fraction": ("share of the timed time waiting for a CPU", "", True),
+    "calibration_cpu_ns": ("calibration CPU loop time", "ns", True),
+    "calibration_memory_bytes_per_second": ("calibration memory-read rate", "B/s", True),
+    "fraction_of_ceiling": ("throughput / calibration memory-read rate", "", True),
+    "arm": ("interleaved value (index)", "", True),
+    "arm_position": ("position of the value in its round", "", True),
     "block_kib": ("block size", "KiB", True),
     "size_kib": ("size", "KiB", True),
     "file_mib": ("file size", "MiB", True),
@@ -156,6 +163,8 @@ _NOT_AN_OUTCOME = {
     "busy_cpus", "runqueue_wait_fraction", "pages_dirtied_by_one_store", "file_dirty_pages_before_sync",
     "file_dirty_pages_after_sync", "file_writeback_pages_after_sync", "cgroup_peak_mib", "eviction_start_s",
     "idle_touch_cpu_ratio", "idle_reported_kib",
+    "steal_fraction", "cpu_wait_fraction", "calibration_cpu_ns", "calibration_memory_bytes_per_second", "arm",
+    "arm_position",
 }
 # Outcomes whose names carry no direction.
 _DIRECTIONS = {"read_amplification": LOWER}

@@ -23,11 +23,11 @@ NoiseSample At(uint64_t total, uint64_t steal, uint64_t wait_ns, uint64_t wall_n
 TEST(Noise, TotalsAreSumsOverTheStretches) {
   NoiseTotals totals;
   EXPECT_FALSE(totals.StealFraction());
-  EXPECT_FALSE(totals.RunqueueWaitFraction());
+  EXPECT_FALSE(totals.CpuWaitFraction());
   totals.Add(At(100, 10, 0, 0), At(200, 30, 250, 1000));    // 100 ticks, 20 stolen; 250 of 1000 ns waited
   totals.Add(At(500, 40, 900, 5000), At(600, 40, 900, 6000));  // the paused gap in between is not counted
   EXPECT_DOUBLE_EQ(*totals.StealFraction(), 20.0 / 200);
-  EXPECT_DOUBLE_EQ(*totals.RunqueueWaitFraction(), 250.0 / 2000);
+  EXPECT_DOUBLE_EQ(*totals.CpuWaitFraction(), 250.0 / 2000);
 }
 
 TEST(Noise, UnknownWhenASourceIsMissing) {
@@ -35,11 +35,11 @@ TEST(Noise, UnknownWhenASourceIsMissing) {
   NoiseSample no_proc{std::nullopt, std::nullopt, 0};
   totals.Add(no_proc, NoiseSample{std::nullopt, std::nullopt, 1000});
   EXPECT_FALSE(totals.StealFraction());
-  EXPECT_FALSE(totals.RunqueueWaitFraction());
+  EXPECT_FALSE(totals.CpuWaitFraction());
   NoiseTotals no_tick;
   no_tick.Add(At(100, 1, 0, 0), At(100, 1, 0, 10));  // too short for a tick: unknown, not 0
   EXPECT_FALSE(no_tick.StealFraction());
-  EXPECT_DOUBLE_EQ(*no_tick.RunqueueWaitFraction(), 0.0);
+  EXPECT_DOUBLE_EQ(*no_tick.CpuWaitFraction(), 0.0);
 }
 
 TEST(Noise, ReadsThisMachine) {

@@ -162,7 +162,7 @@ TEST(RowCells, NoiseCalibrationAndArm) {
   auto cases = Cases();
   RowContext plain{"run-1", "software", &cases};
   auto cells = RowCells(OkRun(), plain);
-  for (const char* column : {"steal_fraction", "runqueue_wait_fraction", "calibration_cpu_ns",
+  for (const char* column : {"steal_fraction", "cpu_wait_fraction", "calibration_cpu_ns",
                              "calibration_memory_bytes_per_second", "fraction_of_ceiling", "arm", "variant"}) {
     EXPECT_EQ(cells.count(column), 0u) << column;
   }
@@ -173,10 +173,10 @@ TEST(RowCells, NoiseCalibrationAndArm) {
   context.calibration = {2e6, 2 * 1048576.0 * 1e4};  // twice the row's throughput
   BenchRun run = OkRun();
   run.counters[keys::kStealFraction] = Counter(0.25);
-  run.counters[keys::kRunqueueWaitFraction] = Counter(0.125);
+  run.counters[keys::kCpuWaitFraction] = Counter(0.125);
   cells = RowCells(run, context);
   EXPECT_EQ(cells["steal_fraction"], "0.25");
-  EXPECT_EQ(cells["runqueue_wait_fraction"], "0.125");
+  EXPECT_EQ(cells["cpu_wait_fraction"], "0.125");
   EXPECT_EQ(cells["calibration_cpu_ns"], "2000000");
   EXPECT_DOUBLE_EQ(std::stod(cells["fraction_of_ceiling"]), 0.5);
   EXPECT_EQ(cells["arm"], "1");
