@@ -71,7 +71,7 @@ def add_statistics_options(p: argparse.ArgumentParser, metric: bool = True) -> N
 
 
 def options_from(args):
-    from mapbench_cli.compare import Options
+    from mapbench_cli.stats.compare import Options
     return Options(threshold=args.threshold, alpha=args.alpha, confidence=args.confidence,
                    resamples=args.resamples, seed=args.seed, unit=args.unit)
 
@@ -188,8 +188,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         # Imported here so a missing or broken package is one clear line, not a traceback.
-        from mapbench_cli import plot
-        from mapbench_cli.runs import BadInput
+        from mapbench_cli.figures import plot
+        from mapbench_cli.data.runs import BadInput
         if args.command != "plot":
             import scipy.stats  # noqa: F401  (the tests of compare)
     except ImportError as e:
@@ -202,20 +202,20 @@ def main(argv: Optional[List[str]] = None) -> int:
             return plot.plot_command(args.runs, args.out, say=_say, warn=warn)
         if args.command == "compare":
             base, current = _sides(parser, args)
-            from mapbench_cli import compare_report
+            from mapbench_cli.commands import compare as compare_report
             return compare_report.compare_command(base, current, args.metric, options_from(args),
                                                   args.markdown, args.csv, args.plot, say=_say)
         if args.command == "power":
-            from mapbench_cli import power
+            from mapbench_cli.commands import power
             return power.power_command(args, say=_say)
         if args.command == "matrix":
-            from mapbench_cli import matrix
+            from mapbench_cli.commands import matrix
             return matrix.matrix_command(args, say=_say, warn=warn)
         if args.command == "report":
-            from mapbench_cli import report
+            from mapbench_cli.commands import report
             return report.report_command(args.runs, args.out, say=_say, warn=warn)
         if args.command == "regress":
-            from mapbench_cli import regress
+            from mapbench_cli.commands import regress
             return regress.regress_command(args, say=_say, warn=warn)
     except BadInput as e:
         _eprint(f"{PROG} {args.command}: {e}")

@@ -12,9 +12,13 @@ import pytest
 
 import crossover_fixture as cf
 from conftest import FIXTURES, run_launcher
-from mapbench_cli import cli, family_crossover as fx, figures, plot, stats
-from mapbench_cli.family_crossover import MMAP, PREAD, TOO_FEW, UNCLEAR
-from mapbench_cli.runs import load_runs
+from mapbench_cli import cli
+from mapbench_cli.figures import crossover as fx
+from mapbench_cli.figures import base as figures
+from mapbench_cli.figures import plot
+from mapbench_cli.stats import summary as stats
+from mapbench_cli.figures.crossover import MMAP, PREAD, TOO_FEW, UNCLEAR
+from mapbench_cli.data.runs import load_runs
 
 REAL = FIXTURES / "families" / "crossover"
 

@@ -3,7 +3,9 @@
 import pandas as pd
 import pytest
 
-from mapbench_cli import figures, plot, text
+from mapbench_cli.figures import base as figures
+from mapbench_cli.figures import plot
+from mapbench_cli.text import words as text
 
 
 def test_variant_labels_are_distinct():

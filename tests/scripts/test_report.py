@@ -7,7 +7,10 @@ import shutil
 import pytest
 
 from conftest import FIXTURES, run_launcher
-from mapbench_cli import cli, environment, figures, tables
+from mapbench_cli import cli
+from mapbench_cli.data import environment
+from mapbench_cli.figures import base as figures
+from mapbench_cli.text import tables
 
 
 @pytest.fixture(scope="module")

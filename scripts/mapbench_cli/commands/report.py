@@ -23,10 +23,12 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import pandas as pd
 
-from mapbench_cli import environment, schema, stats
-from mapbench_cli.runs import BadInput, Results, describe_not_plotted, load_runs
-from mapbench_cli.tables import Table, latex_escape, markdown_escape, number, to_latex, to_markdown
-from mapbench_cli.text import clean, file_part, show
+from mapbench_cli.data import environment
+from mapbench_cli.data import schema
+from mapbench_cli.stats import summary as stats
+from mapbench_cli.data.runs import BadInput, Results, describe_not_plotted, load_runs
+from mapbench_cli.text.tables import Table, latex_escape, markdown_escape, number, to_latex, to_markdown
+from mapbench_cli.text.words import clean, file_part, show
 
 CONFIDENCE = 0.95
 FIGURE_FORMATS = ("pdf", "svg", "png")
@@ -51,7 +53,7 @@ def _parts(name: str) -> Tuple[List[str], Dict[str, str]]:
 
 def family_table(family: str, rows: pd.DataFrame) -> Table:
     """Per case: its parameters, n, median time per operation and throughput with their CIs."""
-    from mapbench_cli.plot import _with_throughput  # one definition of the derived throughput
+    from mapbench_cli.figures.plot import _with_throughput  # one definition of the derived throughput
     rows = _with_throughput(rows)
     keys = ["name", "threads"]
     time = stats.summarize(rows, keys, TIME, CONFIDENCE)
@@ -257,7 +259,8 @@ def report_command(paths: Sequence[str], out_dir: str, say: Callable[[str], None
         if warn:
             warn(text)
 
-    from mapbench_cli import figures, plot  # late: matplotlib is only needed once the input is good
+    from mapbench_cli.figures import base as figures  # late: matplotlib is only needed once the input is good
+    from mapbench_cli.figures import plot
     ctx = plot.Context(ok=ok, run_note=plot._run_note(results), figures=figures, frame=results.frame,
                        series=results.series)
     try:

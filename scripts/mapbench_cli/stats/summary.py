@@ -22,7 +22,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from mapbench_cli.text import count_range
+from mapbench_cli.text.words import count_range
 
 
 @dataclass(frozen=True)

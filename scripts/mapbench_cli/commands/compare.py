@@ -17,11 +17,13 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from mapbench_cli import compare, environment, schema
-from mapbench_cli.compare import Comparison, Options
-from mapbench_cli.runs import BadInput, Results, load_runs
-from mapbench_cli.tables import markdown_escape
-from mapbench_cli.text import clean, count_range, quote, show
+from mapbench_cli.stats import compare
+from mapbench_cli.data import environment
+from mapbench_cli.data import schema
+from mapbench_cli.stats.compare import Comparison, Options
+from mapbench_cli.data.runs import BadInput, Results, load_runs
+from mapbench_cli.text.tables import markdown_escape
+from mapbench_cli.text.words import clean, count_range, quote, show
 
 TIME = "ns_per_op"
 CPU_TIME = "cpu_ns_per_op"
@@ -58,7 +60,7 @@ class Side:
 
 def _derived(frame: pd.DataFrame) -> pd.DataFrame:
     """bytes_per_second where a row left it empty (as plot does), and instructions_per_op."""
-    from mapbench_cli.plot import _with_throughput  # shared with plot: one definition of the derivation
+    from mapbench_cli.figures.plot import _with_throughput  # shared with plot: one definition of the derivation
     return compare.with_instructions(_with_throughput(frame))
 
 
@@ -562,7 +564,7 @@ VERDICT_COLOURS = {compare.REGRESSION: "#c0392b", compare.IMPROVEMENT: "#1e8449"
 
 
 def plot(outcome: Outcome, path: Path) -> None:
-    from mapbench_cli import figures
+    from mapbench_cli.figures import base as figures
     p = outcome.primary
     table = p.table
     drop = common_parts(list(table["case"]))

@@ -43,7 +43,8 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from mapbench_cli import schema, stats
+from mapbench_cli.data import schema
+from mapbench_cli.stats import summary as stats
 
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"

@@ -24,7 +24,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator  # noqa: E402
 
-from mapbench_cli.text import figure_text  # noqa: E402
+from mapbench_cli.text.words import figure_text  # noqa: E402
 
 FORMATS = ("png", "svg")
 PNG_DPI = 150

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from mapbench_cli import compare_report
-from mapbench_cli.regress import REPO, default_binary, passthrough
-from mapbench_cli.runs import RESULTS_NAME, BadInput
-from mapbench_cli.text import clean, quote, show
+from mapbench_cli.commands import compare as compare_report
+from mapbench_cli.commands.regress import REPO, default_binary, passthrough
+from mapbench_cli.data.runs import RESULTS_NAME, BadInput
+from mapbench_cli.text.words import clean, quote, show
 
 KNOB = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,79}$")
 VALUE = re.compile(r"^[A-Za-z0-9_.:+\[\]-]{1,40}$")

@@ -16,17 +16,18 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from mapbench_cli import schema, stats
-from mapbench_cli.family_common import FamilySummary
-from mapbench_cli.family_crossover import crossover_figures, crossover_summary
-from mapbench_cli.family_lifecycle_ipc import lifecycle_ipc_figures
-from mapbench_cli.family_msync import msync_figures
-from mapbench_cli.family_page_size import page_size_figures
-from mapbench_cli.family_populate import populate_figures
-from mapbench_cli.family_scaling import scaling_figures
-from mapbench_cli.family_sharing import sharing_figures
-from mapbench_cli.runs import BadInput, Results, describe_not_plotted, load_runs
-from mapbench_cli.text import clean, count_range, file_part, show
+from mapbench_cli.data import schema
+from mapbench_cli.stats import summary as stats
+from mapbench_cli.figures.common import FamilySummary
+from mapbench_cli.figures.crossover import crossover_figures, crossover_summary
+from mapbench_cli.figures.lifecycle_ipc import lifecycle_ipc_figures
+from mapbench_cli.figures.msync import msync_figures
+from mapbench_cli.figures.page_size import page_size_figures
+from mapbench_cli.figures.populate import populate_figures
+from mapbench_cli.figures.scaling import scaling_figures
+from mapbench_cli.figures.sharing import sharing_figures
+from mapbench_cli.data.runs import BadInput, Results, describe_not_plotted, load_runs
+from mapbench_cli.text.words import clean, count_range, file_part, show
 
 CONFIDENCE = 0.95
 GENERIC_CASES_PER_FIGURE = 40
@@ -369,7 +370,7 @@ def plot_command(paths: Sequence[str], out_dir: Optional[str], say=print, warn=N
     if len(results.runs) > 1:
         say(f"{len(results.runs)} runs concatenated: repetitions of the same case are pooled")
 
-    from mapbench_cli import figures  # late: matplotlib is only needed once the input is good
+    from mapbench_cli.figures import base as figures  # late: matplotlib is only needed once the input is good
     ctx = Context(ok=ok, run_note=_run_note(results), figures=figures, frame=frame, series=results.series)
     for family in ordered(frame["family"]):
         rows = ok[ok["family"] == family]

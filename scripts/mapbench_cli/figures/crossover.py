@@ -35,9 +35,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from mapbench_cli import family_common as fc
-from mapbench_cli import stats
-from mapbench_cli.text import count_range, file_part
+from mapbench_cli.figures import common as fc
+from mapbench_cli.stats import summary as stats
+from mapbench_cli.text.words import count_range, file_part
 
 FAMILY = "crossover"
 METRIC = "steady_bytes_per_second"
@@ -672,7 +672,7 @@ def _map_figure(analysis: Analysis, group: Group, cells: Sequence[Cell], ctx):
 
 def _reader_colours(readers: Sequence[float]) -> Dict[float, str]:
     """Readers are ordered: shades of one sequential scale (viridis), dark for one reader."""
-    from mapbench_cli.figures import mcolors, plt
+    from mapbench_cli.figures.base import mcolors, plt
     scale = plt.get_cmap("viridis")
     n = len(readers)
     return {r: mcolors.to_hex(scale(0.1 + 0.7 * (i / (n - 1) if n > 1 else 0))) for i, r in enumerate(readers)}
@@ -687,7 +687,7 @@ def _range_words(group: Group, cells: Sequence[Cell]) -> str:
 
 def _ratio_figure(analysis: Analysis, group: Group, cells: Sequence[Cell], ctx):
     draw = fc.draw_module()
-    from mapbench_cli.figures import Value
+    from mapbench_cli.figures.base import Value
     patterns, advices = _panels_order(cells)
     xs = sorted({c.x for c in cells})
     readers = sorted({c.readers for c in cells})
@@ -760,7 +760,7 @@ def time_curves(series: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
 
 def _time_figure(analysis: Analysis, group: Group, pattern: str, series: pd.DataFrame, ctx):
     draw = fc.draw_module()
-    from mapbench_cli.figures import Value
+    from mapbench_cli.figures.base import Value
     rows = analysis.used.loc[analysis.used.index.intersection(group.rows.index)]
     rows = rows[(rows["pattern"] == pattern) & (rows["file_to_limit"] > 1)]
     if rows.empty:

@@ -21,11 +21,11 @@ import time
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence
 
-from mapbench_cli import compare_report
-from mapbench_cli.runs import ENVIRONMENT_NAME, RESULTS_NAME, BadInput, load_runs
-from mapbench_cli.text import clean, show
+from mapbench_cli.commands import compare as compare_report
+from mapbench_cli.data.runs import ENVIRONMENT_NAME, RESULTS_NAME, BadInput, load_runs
+from mapbench_cli.text.words import clean, show
 
-SCRIPTS_DIR = Path(__file__).resolve().parent.parent
+SCRIPTS_DIR = Path(__file__).resolve().parents[2]
 REPO = SCRIPTS_DIR.parent
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # Options regress sets itself: giving them after -- would make the run disagree with its label.

@@ -14,9 +14,9 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from mapbench_cli import figures
-from mapbench_cli.figures import BarStyle, Value, plt  # noqa: F401  (re-exported for the family modules)
-from mapbench_cli.text import figure_text as _one_line
+from mapbench_cli.figures import base as figures
+from mapbench_cli.figures.base import BarStyle, Value, plt  # noqa: F401  (re-exported for the family modules)
+from mapbench_cli.text.words import figure_text as _one_line
 
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402

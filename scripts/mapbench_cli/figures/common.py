@@ -24,9 +24,10 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from mapbench_cli import schema, stats
-from mapbench_cli.runs import Results, describe_not_plotted
-from mapbench_cli.text import clean
+from mapbench_cli.data import schema
+from mapbench_cli.stats import summary as stats
+from mapbench_cli.data.runs import Results, describe_not_plotted
+from mapbench_cli.text.words import clean
 
 CONFIDENCE = 0.95
 TIME = "ns_per_op"
@@ -36,12 +37,12 @@ NOT_EFFECTIVE = "not_effective"
 
 def plot_module():
     """plot.py, imported when first needed (it imports the family modules to register them)."""
-    from mapbench_cli import plot
+    from mapbench_cli.figures import plot
     return plot
 
 
 def draw_module():
-    from mapbench_cli import family_draw  # matplotlib: only once something is drawn
+    from mapbench_cli.figures import draw as family_draw  # matplotlib: only once something is drawn
     return family_draw
 
 
@@ -193,7 +194,7 @@ def summarize(frame: pd.DataFrame, keys: Sequence[str], metric: str) -> pd.DataF
 
 
 def value(row, divisor: float = 1.0):
-    from mapbench_cli.figures import Value
+    from mapbench_cli.figures.base import Value
     return Value(row["median"] / divisor, row["ci_low"] / divisor, row["ci_high"] / divisor)
 
 
@@ -276,7 +277,7 @@ def colour(name: str, family: str, known: Sequence[str] = ()) -> str:
     """figures.colour_for in the family's scope; the names in `known` (the family's methods
     in their order) are given their colours first, so a method keeps its colour whichever
     subset of methods a run holds."""
-    from mapbench_cli import figures
+    from mapbench_cli.figures import base as figures
     for k in known:
         figures.colour_for(k, family)
     return figures.colour_for(name, family)

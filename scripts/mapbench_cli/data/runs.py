@@ -22,8 +22,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from mapbench_cli import schema
-from mapbench_cli.text import clean, quote, show
+from mapbench_cli.data import schema
+from mapbench_cli.text.words import clean, quote, show
 
 RESULTS_NAME = "results.csv"
 # No cell the harness writes comes near this; a longer one is refused rather than carried

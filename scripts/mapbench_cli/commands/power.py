@@ -27,11 +27,11 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from mapbench_cli import compare
-from mapbench_cli.compare import Options
-from mapbench_cli.compare_report import check_metric, check_output, load_side
-from mapbench_cli.runs import BadInput
-from mapbench_cli.text import clean
+from mapbench_cli.stats import compare
+from mapbench_cli.stats.compare import Options
+from mapbench_cli.commands.compare import check_metric, check_output, load_side
+from mapbench_cli.data.runs import BadInput
+from mapbench_cli.text.words import clean
 
 TARGET_POWER = 0.95
 MIN_TRIALS = 20
