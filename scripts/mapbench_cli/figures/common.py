@@ -24,7 +24,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from mapbench_cli.data import schema
+from mapbench_cli.data import frames, schema
 from mapbench_cli.stats import summary as stats
 from mapbench_cli.data.runs import Results, describe_not_plotted
 from mapbench_cli.text.words import clean
@@ -33,12 +33,6 @@ CONFIDENCE = 0.95
 TIME = "ns_per_op"
 THROUGHPUT = "bytes_per_second"
 NOT_EFFECTIVE = "not_effective"
-
-
-def plot_module():
-    """plot.py, imported when first needed (it imports the family modules to register them)."""
-    from mapbench_cli.figures import plot
-    return plot
 
 
 def draw_module():
@@ -106,8 +100,8 @@ def numeric(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def has(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
-    """Rows where every column is present and filled (plot._has)."""
-    return plot_module()._has(frame, columns)
+    """Rows where every column is present and filled (frames.has)."""
+    return frames.has(frame, columns)
 
 
 def rows_with(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -211,7 +205,7 @@ def intervals_note(*summaries: pd.DataFrame) -> str:
 
 
 def with_throughput(frame: pd.DataFrame) -> pd.DataFrame:
-    return plot_module()._with_throughput(frame) if not frame.empty else frame
+    return frames.with_throughput(frame) if not frame.empty else frame
 
 
 def with_total(frame: pd.DataFrame, parts: Sequence[str], name: str) -> pd.DataFrame:
@@ -262,11 +256,11 @@ def number(v: float, digits: int = 2) -> str:
 
 
 def ordered(values: Iterable, preferred: Sequence = ()) -> list:
-    return plot_module().ordered(values, preferred)
+    return frames.ordered(values, preferred)
 
 
 def numeric_order(values: Iterable) -> list:
-    return plot_module().numeric_order(values)
+    return frames.numeric_order(values)
 
 
 def run_note(ctx) -> str:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-import numpy as np
 import pandas as pd
 
 from mapbench_cli.data import schema
+from mapbench_cli.data.frames import has, numeric_order, ordered, with_throughput
 from mapbench_cli.stats import summary as stats
 from mapbench_cli.figures.common import FamilySummary
 from mapbench_cli.figures.crossover import crossover_figures, crossover_summary
@@ -44,17 +44,6 @@ NO_ADVICE = ("none", "")
 RVM_KEYS = ["file_mib", "cache", "pattern", "block_kib", "method", "mapping", "advice"]
 CEILING_KEYS = ["workload", "file_mib", "pattern", "block_kib"]
 CEILING_REFERENCE_WORKLOAD = "memory_read"
-
-
-def ordered(values: Iterable, preferred: Sequence = ()) -> list:
-    """Distinct values: the preferred ones in their order, then the rest sorted."""
-    distinct = list(dict.fromkeys(values))
-    rank = {v: i for i, v in enumerate(preferred)}
-    return sorted(distinct, key=lambda v: (0, rank[v], "") if v in rank else (1, 0, str(v)))
-
-
-def numeric_order(values: Iterable) -> list:
-    return sorted(set(v for v in values if not (isinstance(v, float) and math.isnan(v))))
 
 
 # --- read_vs_mmap variants ---------------------------------------------------------------
@@ -90,28 +79,6 @@ def _value(row, divisor: float, figures):
     return figures.Value(row["median"] / divisor, row["ci_low"] / divisor, row["ci_high"] / divisor)
 
 
-def _with_throughput(frame: pd.DataFrame) -> pd.DataFrame:
-    """bytes_per_second, derived from bytes_per_op / ns_per_op where the row left it empty."""
-    frame = frame.copy()
-    if THROUGHPUT not in frame:
-        frame[THROUGHPUT] = np.nan
-    if "bytes_per_op" in frame:
-        derived = frame["bytes_per_op"] / frame[TIME] * 1e9
-        frame[THROUGHPUT] = frame[THROUGHPUT].fillna(derived)
-    return frame
-
-
-def _has(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
-    """Rows where every column is present and filled."""
-    mask = pd.Series(True, index=frame.index)
-    for c in columns:
-        if c not in frame:
-            return pd.Series(False, index=frame.index)
-        col = frame[c]
-        mask &= col.notna() & (col.astype(str).str.strip() != "") if col.dtype == object else col.notna()
-    return mask
-
-
 @dataclass
 class Context:
     ok: pd.DataFrame        # every plottable row of every family
@@ -126,8 +93,8 @@ FigureList = List[Tuple[str, object]]
 
 def read_vs_mmap_figures(rows: pd.DataFrame, ctx: Context) -> Tuple[FigureList, pd.Index]:
     figures = ctx.figures
-    rows = _with_throughput(rows)
-    usable = rows[_has(rows, RVM_KEYS + [THROUGHPUT])]
+    rows = with_throughput(rows)
+    usable = rows[has(rows, RVM_KEYS + [THROUGHPUT])]
     if usable.empty:
         return [], usable.index
     summary = stats.summarize(usable, RVM_KEYS, THROUGHPUT, CONFIDENCE)
@@ -137,8 +104,8 @@ def read_vs_mmap_figures(rows: pd.DataFrame, ctx: Context) -> Tuple[FigureList, 
     ceiling_rows = ctx.ok[(ctx.ok["family"] == "ceiling")]
     ceiling = pd.DataFrame()
     if not ceiling_rows.empty:
-        ceiling_rows = _with_throughput(ceiling_rows)
-        ceiling_rows = ceiling_rows[_has(ceiling_rows, CEILING_KEYS + [THROUGHPUT])
+        ceiling_rows = with_throughput(ceiling_rows)
+        ceiling_rows = ceiling_rows[has(ceiling_rows, CEILING_KEYS + [THROUGHPUT])
                                     & (ceiling_rows.get("workload") == CEILING_REFERENCE_WORKLOAD)]
         if not ceiling_rows.empty:
             ceiling = stats.summarize(ceiling_rows, CEILING_KEYS, THROUGHPUT, CONFIDENCE)
@@ -210,8 +177,8 @@ def _rvm_spec(title, summary, ceiling, divisor, ylabel, notes, figures):
 
 def ceiling_figures(rows: pd.DataFrame, ctx: Context) -> Tuple[FigureList, pd.Index]:
     figures = ctx.figures
-    rows = _with_throughput(rows)
-    usable = rows[_has(rows, CEILING_KEYS + [THROUGHPUT])]
+    rows = with_throughput(rows)
+    usable = rows[has(rows, CEILING_KEYS + [THROUGHPUT])]
     if usable.empty:
         return [], usable.index
     summary = stats.summarize(usable, CEILING_KEYS, THROUGHPUT, CONFIDENCE)
