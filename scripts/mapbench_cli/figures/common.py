@@ -11,7 +11,7 @@ counted in a note, by reason, or written in the place its bar would take. They a
 looked for in `rows` itself and in `ctx.frame` (every row of the run, when the Context
 carries it: plot.Context holds only ok rows today).
 
-Matplotlib is imported late (family_draw), only once a figure is really drawn.
+Matplotlib is imported late (figures/draw.py), only once a figure is really drawn.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ NOT_EFFECTIVE = "not_effective"
 
 
 def draw_module():
-    from mapbench_cli.figures import draw as family_draw  # matplotlib: only once something is drawn
-    return family_draw
+    from mapbench_cli.figures import draw  # matplotlib: only once something is drawn
+    return draw
 
 
 @dataclass
@@ -62,7 +62,7 @@ class FamilyRows:
     def covered(self, placed: pd.Index) -> pd.Index:
         """The rows of `rows` this family's figures account for: the ok rows they placed,
         and the rows that are not ok (drawn marked or counted in a note); never a row the
-        caller did not pass (plot.py drops these from its rows)."""
+        caller did not pass (figures/plot.py drops these from its rows)."""
         every = placed.union(self.flagged.index).union(self.left_out.index)
         return every.intersection(self.given) if self.given is not None else every
 
@@ -85,7 +85,7 @@ def split(rows: pd.DataFrame, ctx, family: str) -> FamilyRows:
 
 
 def numeric(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """The frame with these columns as numbers. runs.py parses the columns whose names the
+    """The frame with these columns as numbers. data/runs.py parses the columns whose names the
     schema knows as numeric; a few family columns are not (workers, pages,
     file_dirty_pages_after_sync, ...): they arrive as text. A cell that is not a number
     becomes NaN (and the row is then left out of what needs it)."""

@@ -20,7 +20,8 @@ VERDICT_COLOURS = {compare.REGRESSION: "#c0392b", compare.IMPROVEMENT: "#1e8449"
 
 
 def plot(outcome: Outcome, path: Path) -> None:
-    from mapbench_cli.figures import base as figures
+    from mapbench_cli.figures import base as figures  # late: matplotlib
+    from mapbench_cli.figures import charts
     p = outcome.primary
     table = p.table
     drop = common_parts(list(table["case"]))
@@ -39,7 +40,7 @@ def plot(outcome: Outcome, path: Path) -> None:
     notes.append(f"{p.options.confidence:.0%} bootstrap intervals; grey band: ±{p.options.threshold:.0%} threshold; "
                  f"{better} of 1 is better ({col.direction} {short_label(p.metric)} is better)")
     notes.append(f"BASE: {', '.join(outcome.base.run_ids[:3])}  CURRENT: {', '.join(outcome.current.run_ids[:3])}")
-    spec = figures.RatioChart(
+    spec = charts.RatioChart(
         title=f"mapbench compare: {short_label(p.metric)}, CURRENT / BASE — {headline(outcome)}",
         xlabel=f"ratio of medians CURRENT / BASE ({p.metric})",
         labels=labels, values=values,
@@ -47,6 +48,6 @@ def plot(outcome: Outcome, path: Path) -> None:
         band=(1 / (1 + p.options.threshold), 1 + p.options.threshold),
         legend={v: VERDICT_COLOURS[v] for v in compare.VERDICTS if v in set(finite["verdict"])},
         notes=notes)
-    fig = figures.ratio_chart(spec)
+    fig = charts.ratio_chart(spec)
     fmt = path.suffix.lower().lstrip(".")
     figures.save(fig, path.parent, path.stem, formats=[fmt])

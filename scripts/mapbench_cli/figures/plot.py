@@ -1,9 +1,10 @@
 """The `plot` subcommand: run folders -> summaries per case -> figures per family.
 
 What each family's figure shows is decided here (which rows, which keys, which labels);
-statistics come from stats.py and drawing from figures.py. A family without a figure of
-its own, and any rows a specific figure cannot place, get the generic figure: median
-time per operation per case, so every future family is plotted from day one.
+statistics come from stats/, drawing from figures/base.py and charts.py (and draw.py for
+the family modules). A family without a figure of its own, and any rows a specific
+figure cannot place, get the generic figure: median time per operation per case, so
+every future family is plotted from day one.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from mapbench_cli.data import schema
 from mapbench_cli.data.frames import has, numeric_order, ordered, with_throughput
 from mapbench_cli.stats import summary as stats
 from mapbench_cli.figures.common import FamilySummary
-from mapbench_cli.figures.crossover import crossover_figures, crossover_summary
+from mapbench_cli.figures.crossover import crossover_figures
+from mapbench_cli.figures.crossover_analysis import crossover_summary
 from mapbench_cli.figures.lifecycle_ipc import lifecycle_ipc_figures
 from mapbench_cli.figures.msync import msync_figures
 from mapbench_cli.figures.page_size import page_size_figures
@@ -92,6 +94,7 @@ FigureList = List[Tuple[str, object]]
 
 
 def read_vs_mmap_figures(rows: pd.DataFrame, ctx: Context) -> Tuple[FigureList, pd.Index]:
+    from mapbench_cli.figures import charts  # late: matplotlib
     figures = ctx.figures
     rows = with_throughput(rows)
     usable = rows[has(rows, RVM_KEYS + [THROUGHPUT])]
@@ -127,7 +130,7 @@ def read_vs_mmap_figures(rows: pd.DataFrame, ctx: Context) -> Tuple[FigureList, 
             notes += [stats.describe_intervals(main, CONFIDENCE), ctx.run_note]
             spec = _rvm_spec(f"read_vs_mmap: throughput by method and block size, {size}",
                              main, ref, divisor, ylabel, notes, figures)
-            out.append((f"read_vs_mmap-file_mib_{file_part(f'{file_mib:g}')}", figures.grouped_bars(spec)))
+            out.append((f"read_vs_mmap-file_mib_{file_part(f'{file_mib:g}')}", charts.grouped_bars(spec)))
         # The advice comparison: the mapped methods that were run with hints, per-pass mapping.
         # Only where hints were run (the quick suite samples one block size and cache state).
         hinted = part[~part["advice"].isin(NO_ADVICE)]
@@ -140,11 +143,12 @@ def read_vs_mmap_figures(rows: pd.DataFrame, ctx: Context) -> Tuple[FigureList, 
                      "no hint: MADV_NORMAL", stats.describe_intervals(advice, CONFIDENCE), ctx.run_note]
             spec = _rvm_spec(f"read_vs_mmap: madvise hints, {size}", advice, pd.DataFrame(), divisor,
                              ylabel, notes, figures)
-            out.append((f"read_vs_mmap-advice-file_mib_{file_part(f'{file_mib:g}')}", figures.grouped_bars(spec)))
+            out.append((f"read_vs_mmap-advice-file_mib_{file_part(f'{file_mib:g}')}", charts.grouped_bars(spec)))
     return out, usable.index
 
 
 def _rvm_spec(title, summary, ceiling, divisor, ylabel, notes, figures):
+    from mapbench_cli.figures import charts  # late: matplotlib
     variants = variant_order(zip(summary["method"], summary["mapping"], summary["advice"]))
     labels = [variant_label(*v) for v in variants]
     blocks = numeric_order(summary["block_kib"])
@@ -159,7 +163,7 @@ def _rvm_spec(title, summary, ceiling, divisor, ylabel, notes, figures):
             if cell.empty:
                 row.append(None)
                 continue
-            panel = figures.Panel(title=f"pattern:{pattern} · cache:{cache}")
+            panel = charts.Panel(title=f"pattern:{pattern} · cache:{cache}")
             for _, r in cell.iterrows():
                 label = variant_label(r["method"], r["mapping"], r["advice"])
                 panel.bars[(label, schema.format_kib(r["block_kib"]))] = _value(r, divisor, figures)
@@ -168,7 +172,7 @@ def _rvm_spec(title, summary, ceiling, divisor, ylabel, notes, figures):
                     panel.reference[schema.format_kib(r["block_kib"])] = _value(r, divisor, figures)
             row.append(panel)
         panels.append(row)
-    return figures.GroupedBars(
+    return charts.GroupedBars(
         title=title, ylabel=ylabel, xlabel=schema.axis_label("block_kib", "", with_direction=False),
         groups=groups, variants=labels, styles=_variant_styles(variants, figures), panels=panels,
         reference_label="ceiling (memory read)" if not ceiling.empty else "",
@@ -176,6 +180,7 @@ def _rvm_spec(title, summary, ceiling, divisor, ylabel, notes, figures):
 
 
 def ceiling_figures(rows: pd.DataFrame, ctx: Context) -> Tuple[FigureList, pd.Index]:
+    from mapbench_cli.figures import charts  # late: matplotlib
     figures = ctx.figures
     rows = with_throughput(rows)
     usable = rows[has(rows, CEILING_KEYS + [THROUGHPUT])]
@@ -190,7 +195,7 @@ def ceiling_figures(rows: pd.DataFrame, ctx: Context) -> Tuple[FigureList, pd.In
         row = []
         for file_mib in numeric_order(summary.loc[summary["workload"] == workload, "file_mib"]):
             cell = summary[(summary["workload"] == workload) & (summary["file_mib"] == file_mib)]
-            panel = figures.Panel(title=f"{workload} · file_mib={file_mib:g} ({schema.format_mib(file_mib)} buffer)")
+            panel = charts.Panel(title=f"{workload} · file_mib={file_mib:g} ({schema.format_mib(file_mib)} buffer)")
             for _, r in cell.iterrows():
                 panel.bars[(f"pattern:{r['pattern']}", schema.format_kib(r["block_kib"]))] = _value(r, divisor, figures)
             row.append(panel)
@@ -199,13 +204,13 @@ def ceiling_figures(rows: pd.DataFrame, ctx: Context) -> Tuple[FigureList, pd.In
     panels = [r + [None] * (width - len(r)) for r in panels]
     variants = [f"pattern:{p}" for p in patterns]
     styles = {f"pattern:{p}": figures.BarStyle(f"pattern:{p}", figures.colour_for(p)) for p in patterns}
-    spec = figures.GroupedBars(
+    spec = charts.GroupedBars(
         title="ceiling: memory read bandwidth by block size and pattern",
         ylabel=schema.axis_label(THROUGHPUT, unit), xlabel=schema.axis_label("block_kib", "", with_direction=False),
         groups=[schema.format_kib(b) for b in blocks], variants=variants, styles=styles, panels=panels,
         notes=[n for n in ["one pass over an already-faulted anonymous buffer with the loop mmap-in-place uses",
                            stats.describe_intervals(summary, CONFIDENCE), ctx.run_note] if n])
-    return [("ceiling", figures.grouped_bars(spec))], usable.index
+    return [("ceiling", charts.grouped_bars(spec))], usable.index
 
 
 def _colour_key(rows: pd.DataFrame) -> str:
@@ -225,6 +230,7 @@ def _colour_key(rows: pd.DataFrame) -> str:
 
 def generic_figures(family: str, rows: pd.DataFrame, ctx: Context, stem: str, what: str = "") -> FigureList:
     """Median time per operation per case, horizontal bars on a log scale."""
+    from mapbench_cli.figures import charts  # late: matplotlib
     figures = ctx.figures
     keys = ["workload", "name", "threads"]
     summary = stats.summarize(rows, keys, TIME, CONFIDENCE)
@@ -253,12 +259,12 @@ def generic_figures(family: str, rows: pd.DataFrame, ctx: Context, stem: str, wh
             colours.append(figures.colour_for(key, family))
             legend[f"{colour_key}:{key}"] = figures.colour_for(key, family)
         suffix = f" ({page + 1}/{pages})" if pages > 1 else ""
-        spec = figures.HorizontalBars(
+        spec = charts.HorizontalBars(
             title=f"{family}: median time per operation{what}{suffix}",
             xlabel=schema.axis_label(TIME, unit), labels=labels, values=values, colours=colours,
             legend=legend if len(legend) > 1 else {},
             notes=[n for n in [stats.describe_intervals(part, CONFIDENCE), ctx.run_note] if n])
-        out.append((stem + (f"-{page + 1}" if pages > 1 else ""), figures.horizontal_bars(spec)))
+        out.append((stem + (f"-{page + 1}" if pages > 1 else ""), charts.horizontal_bars(spec)))
     return out
 
 

@@ -146,7 +146,7 @@ def ratio(current: float, base: float) -> float:
     return current / base
 
 
-# The ratio of medians and its cluster-bootstrap interval live in stats.py (crossover uses
+# The ratio of medians and its cluster-bootstrap interval live in stats/summary.py (crossover uses
 # them too); these names are compare's own.
 _ratios = stats.ratios
 case_rng = stats.seeded_rng

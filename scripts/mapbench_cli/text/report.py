@@ -2,7 +2,7 @@
 LaTeX figure list and index.md. What goes in the report folder:
 
     DIR/index.md                     links everything, with the figures' captions
-    DIR/figures/<stem>.{pdf,svg,png} one figure per family comparison (plot.py's choice of
+    DIR/figures/<stem>.{pdf,svg,png} one figure per family comparison (figures/plot.py picks the
                                      figure), drawn for a two-column paper: 3.5 in (one
                                      column) or 7 in (both), no text below 7 pt, titles and
                                      notes moved to the captions
