@@ -255,3 +255,27 @@ def test_time_and_instructions_side_by_side(capsys, tmp_path):
     assert rows["instructions_ratio"].tolist() == pytest.approx([8003 / 6003] * 3, rel=1e-3)  # user + kernel
     code, out, _ = _main(capsys, "compare", base, current, "--metric", "instructions_per_op")
     assert code == 1 and "3 regressions in instructions" in out
+
+
+def _with_counter_scope(src, dst, user_only):
+    """A copy of `src` whose rows say kernel counting was refused (counters_kernel 0) and
+    which counters counted user mode only, as a run without CAP_PERFMON writes them."""
+    shutil.copytree(src, dst)
+    frame = pd.read_csv(dst / "results.csv", dtype=str, keep_default_na=False)
+    frame["counters_kernel"] = "0" if user_only else "1"
+    frame["counters_user_only"] = user_only
+    frame.to_csv(dst / "results.csv", index=False)
+    return dst
+
+
+def test_user_only_counter_is_not_compared_with_user_and_kernel(capsys, tmp_path):
+    full = _with_counter_scope(PROCESSES, tmp_path / "full", "")
+    user = _with_counter_scope(PROCESSES, tmp_path / "user", "minor_faults major_faults")
+    for base, current in ((full, user), (user, full)):
+        code, _, err = _main(capsys, "compare", base, current, "--metric", "minor_faults_per_page")
+        _refused(code, err, mentions="counts it in user mode only")
+    # Time is not a counter: still compared, and the same scope on both sides is fine.
+    assert _main(capsys, "compare", full, user)[0] == 0
+    assert _main(capsys, "compare", user, user, "--metric", "minor_faults_per_page")[0] == 0
+    # A counter that is user-only on neither side (context switches here) is comparable.
+    assert _main(capsys, "compare", full, user, "--metric", "context_switches_per_op")[0] == 0

@@ -26,6 +26,7 @@ WATCHED: Tuple[Tuple[str, str], ...] = (
     ("cpu.logical_cpus", "logical CPUs"),
     ("perf.mode", "counters mode"),
     ("perf.counters_available", "counters available"),
+    ("perf.counters_kernel", "kernel-mode counting"),
     ("tunings_applied", "tunings applied"),
     ("run.suite", "suite"),
 )

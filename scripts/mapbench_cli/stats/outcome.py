@@ -117,6 +117,35 @@ def _is_counter(metric: str) -> bool:
         "cycles_", "instructions_", "dtlb_", "minor_faults", "major_faults", "context_switches"))
 
 
+def _counter_scope(metric: str, side: Side) -> Optional[str]:
+    """How `side` counted the counter behind `metric`: "user mode only", "user and kernel mode",
+    "mixed" (both among its rows) or None (not a counter metric, or no row has it)."""
+    rows = side.ok[side.ok[metric].notna()] if metric in side.ok else side.ok.iloc[0:0]
+    if rows.empty or "counters_user_only" not in rows:
+        return None
+    stems = compare.INSTRUCTION_PARTS if metric == compare.INSTRUCTIONS else (metric,)
+    scopes = set()
+    for listed in rows["counters_user_only"].fillna("").astype(str):
+        user_only = set(listed.split())
+        scopes.add("user mode only" if any(s == c or s.startswith(c + "_") for s in stems for c in user_only)
+                   else "user and kernel mode")
+    return scopes.pop() if len(scopes) == 1 else "mixed"
+
+
+def check_counter_scope(metric: str, sides: Sequence[Side]) -> None:
+    """BadInput when the sides counted `metric` in different modes: a user-mode fault count
+    leaves out the faults taken inside the kernel, another quantity than user + kernel."""
+    if not _is_counter(metric):
+        return
+    scopes = {side.label: _counter_scope(metric, side) for side in sides}
+    known = {s for s in scopes.values() if s is not None}
+    if "mixed" in known or len(known) > 1:
+        said = ", ".join(f"{label} counts it in {scope if scope != 'mixed' else 'both modes among its rows'}"
+                         for label, scope in scopes.items() if scope)
+        raise BadInput(f"--metric {quote(metric)}: {said} (counters_user_only; kernel counting refused by "
+                       "perf_event_paranoid): not the same quantity, run both sides with the same privileges")
+
+
 def _counters_reason(side: Side) -> str:
     modes = sorted(set(side.results.frame.get("counters_mode", pd.Series(dtype=str)).astype(str)) - {""})
     return f" (counters mode {', '.join(clean(m) for m in modes) or 'unknown'})"
@@ -179,6 +208,7 @@ def run(base_paths: Sequence[str], current_paths: Sequence[str], metric: str = T
         options: Options = Options()) -> Outcome:
     base, current = load_side(base_paths, "BASE"), load_side(current_paths, "CURRENT")
     direction = check_metric(metric, (base, current))
+    check_counter_scope(metric, (base, current))
     b, c = compare.blocks_by_case(base.ok, metric), compare.blocks_by_case(current.ok, metric)
     if not set(b) & set(c):
         raise BadInput(f"no case in common: BASE has {len(b)} case{'s' if len(b) != 1 else ''}"
@@ -194,6 +224,11 @@ def run(base_paths: Sequence[str], current_paths: Sequence[str], metric: str = T
             continue
         if companion == compare.INSTRUCTIONS:
             reason = _instructions_unavailable((base, current))
+            if not reason:
+                try:
+                    check_counter_scope(companion, (base, current))
+                except BadInput as e:
+                    reason = f"instructions not compared: {e}"
             if reason:
                 outcome.notes.append(reason)
                 continue
