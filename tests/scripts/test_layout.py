@@ -98,6 +98,14 @@ def room(module: str) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
+def fresh_python(code: str) -> str:
+    """What `code` prints in a new interpreter that has only scripts/ on its path."""
+    done = subprocess.run([sys.executable, "-c", code], cwd=SCRIPTS, capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": str(SCRIPTS), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
 def test_the_cycle_search_finds_a_circle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
@@ -139,30 +147,21 @@ def test_stats_never_imports_matplotlib():
             f"for m in {stats!r}:\n"
             "    importlib.import_module(m)\n"
             "print(sorted(m for m in sys.modules if m == 'matplotlib' or m.startswith('matplotlib.')))\n")
-    done = subprocess.run([sys.executable, "-c", code], cwd=SCRIPTS, capture_output=True, text=True, timeout=120,
-                          env={"PYTHONPATH": str(SCRIPTS), "PATH": "/usr/bin:/bin"})
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert fresh_python(code) == "[]"
 
 
 def test_the_command_line_front_end_loads_no_pandas():
     """`mapbench --help` and usage errors stay quick: the command modules import late."""
     code = ("import sys\nimport mapbench_cli.cli\n"
             "print(sorted(m for m in ('pandas', 'numpy', 'scipy', 'matplotlib') if m in sys.modules))\n")
-    done = subprocess.run([sys.executable, "-c", code], cwd=SCRIPTS, capture_output=True, text=True, timeout=120,
-                          env={"PYTHONPATH": str(SCRIPTS), "PATH": "/usr/bin:/bin"})
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert fresh_python(code) == "[]"
 
 
 def test_matplotlib_waits_until_something_is_drawn():
     """plot and report refuse bad input before matplotlib is loaded: the pipeline imports it late."""
     code = ("import sys\nimport mapbench_cli.figures.plot, mapbench_cli.commands.report, mapbench_cli.text.compare\n"
             "print('matplotlib' in sys.modules)\n")
-    done = subprocess.run([sys.executable, "-c", code], cwd=SCRIPTS, capture_output=True, text=True, timeout=120,
-                          env={"PYTHONPATH": str(SCRIPTS), "PATH": "/usr/bin:/bin"})
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "False"
+    assert fresh_python(code) == "False"
 
 
 def test_no_module_is_longer_than_the_limit():
