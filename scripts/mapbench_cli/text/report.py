@@ -1,7 +1,8 @@
-"""`mapbench report RUN_DIR... --out DIR`: what goes in the paper, from one command.
+"""The text of `mapbench report` (commands/report.py): tables, the environment appendix, the
+LaTeX figure list and index.md. What goes in the report folder:
 
     DIR/index.md                     links everything, with the figures' captions
-    DIR/figures/<stem>.{pdf,svg,png} one figure per family comparison (plot.py's choice of
+    DIR/figures/<stem>.{pdf,svg,png} one figure per family comparison (figures/plot.py picks the
                                      figure), drawn for a two-column paper: 3.5 in (one
                                      column) or 7 in (both), no text below 7 pt, titles and
                                      notes moved to the captions
@@ -19,14 +20,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import pandas as pd
 
-from mapbench_cli import environment, schema, stats
-from mapbench_cli.runs import BadInput, Results, describe_not_plotted, load_runs
-from mapbench_cli.tables import Table, latex_escape, markdown_escape, number, to_latex, to_markdown
-from mapbench_cli.text import clean, file_part, show
+from mapbench_cli.data import environment
+from mapbench_cli.data import schema
+from mapbench_cli.stats import summary as stats
+from mapbench_cli.data.runs import Results
+from mapbench_cli.data.frames import with_throughput
+from mapbench_cli.text.tables import Table, latex_escape, markdown_escape, number, to_markdown
+from mapbench_cli.text.words import file_part
+
 
 CONFIDENCE = 0.95
 FIGURE_FORMATS = ("pdf", "svg", "png")
@@ -51,8 +56,7 @@ def _parts(name: str) -> Tuple[List[str], Dict[str, str]]:
 
 def family_table(family: str, rows: pd.DataFrame) -> Table:
     """Per case: its parameters, n, median time per operation and throughput with their CIs."""
-    from mapbench_cli.plot import _with_throughput  # one definition of the derived throughput
-    rows = _with_throughput(rows)
+    rows = with_throughput(rows)
     keys = ["name", "threads"]
     time = stats.summarize(rows, keys, TIME, CONFIDENCE)
     has_tp = THROUGHPUT in rows and rows[THROUGHPUT].notna().any()
@@ -226,79 +230,3 @@ def index_markdown(report: Report, results: Results, env_tables: Sequence[Table]
                    "(listed first in the appendix).")
     out += [f"- {markdown_escape(n, None)}" for n in env_notes]
     return "\n".join(out) + "\n"
-
-
-def report_command(paths: Sequence[str], out_dir: str, say: Callable[[str], None] = print,
-                   warn: Optional[Callable[[str], None]] = None) -> int:
-    results = load_runs(paths, series=True)
-    ok = results.ok
-    if ok.empty:
-        raise BadInput(f"nothing to report: no row has status ok; {describe_not_plotted(results.not_plotted())}")
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise BadInput(f"{show(out)}: exists and is not a folder; give --out a folder")
-    try:
-        for sub in (out, out / "figures", out / "tables"):
-            sub.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise BadInput(f"{show(out)}: cannot create the report folder: {e.strerror or e}") from None
-    report = Report(out)
-    for w in results.warnings:
-        report.warnings.append(w)
-        if warn:
-            warn(w)
-    envs = [r.environment for r in results.runs]
-    watched = sorted(k for k in environment.differences(envs) if environment.watched_label(k)) if len(envs) > 1 else []
-    if watched:
-        text = (f"the runs differ in {', '.join(watched[:5])}{' …' if len(watched) > 5 else ''}: their repetitions "
-                "are pooled in every figure and table; report one configuration at a time, or compare them "
-                "with `mapbench compare` / `mapbench matrix`")
-        report.warnings.append(text)
-        if warn:
-            warn(text)
-
-    from mapbench_cli import figures, plot  # late: matplotlib is only needed once the input is good
-    ctx = plot.Context(ok=ok, run_note=plot._run_note(results), figures=figures, frame=results.frame,
-                       series=results.series)
-    try:
-        with figures.use_layout(figures.PAPER):
-            for family in plot.ordered(results.frame["family"]):
-                rows = ok[ok["family"] == family]
-                if rows.empty:
-                    report.skipped.append(f"{clean(family)}: "
-                                          + describe_not_plotted(results.not_plotted(
-                                              results.frame[results.frame["family"] == family])))
-                    continue
-                for stem, fig in plot.family_figures(family, rows, ctx):
-                    entry = FigureEntry(family, stem, getattr(fig, "mapbench_title", ""),
-                                        list(getattr(fig, "mapbench_notes", [])), fig.get_figwidth(),
-                                        fig.get_figheight(), [])
-                    entry.files = figures.save(fig, out / "figures", stem, FIGURE_FORMATS, dpi=PNG_DPI)
-                    report.figures.append(entry)
-                    say(f"{out / 'figures' / stem}.{{pdf,svg,png}} ({entry.width:g} in wide)")
-                summary = plot.family_summary(family, rows, ctx)
-                if summary is not None:
-                    path = out / f"{file_part(summary.stem)}.md"
-                    path.write_text(summary.markdown, encoding="utf-8")
-                    report.summaries.append((family, path, summary.markdown))
-                    say(str(path))
-                table = family_table(family, rows)
-                md, tex = out / "tables" / f"{file_part(family)}.md", out / "tables" / f"{file_part(family)}.tex"
-                md.write_text(to_markdown(table), encoding="utf-8")
-                tex.write_text(to_latex(table), encoding="utf-8")
-                report.tables.append((family, md, tex, table))
-                say(f"{md} and .tex ({len(table.rows)} cases)")
-        env_tables, env_notes = environment_tables(results)
-        (out / "environment.md").write_text(
-            "# Environment\n\n" + "\n".join(to_markdown(t) for t in env_tables)
-            + "".join(f"\n- {markdown_escape(n, None)}" for n in env_notes) + "\n", encoding="utf-8")
-        (out / "environment.tex").write_text(
-            "% generated by mapbench report\n\\section*{Environment}\n"
-            + "\n".join(to_latex(t, "table*") for t in env_tables)
-            + "".join(f"\n{latex_escape(n)}\n" for n in env_notes), encoding="utf-8")
-        (out / "figures.tex").write_text(figures_tex(report), encoding="utf-8")
-        (out / "index.md").write_text(index_markdown(report, results, env_tables, env_notes), encoding="utf-8")
-    except OSError as e:
-        raise BadInput(f"{show(out)}: cannot write the report: {e.strerror or e}") from None
-    say(f"report: {out / 'index.md'} ({len(report.figures)} figures, {len(report.tables)} tables)")
-    return 0

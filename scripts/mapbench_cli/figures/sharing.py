@@ -15,7 +15,7 @@ from typing import List, Tuple
 
 import pandas as pd
 
-from mapbench_cli import family_common as fc
+from mapbench_cli.figures import common as fc
 
 FAMILY = "sharing"
 KEYS = ["op", "backing", "mapping", "size_mib"]

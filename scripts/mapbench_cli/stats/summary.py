@@ -22,7 +22,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from mapbench_cli.text import count_range
+from mapbench_cli.text.words import count_range
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def describe_intervals(summary: pd.DataFrame, confidence: float = 0.95) -> str:
 #
 # Samples come in blocks: the repetitions of one process share its luck (its pages, its CPU,
 # the load while it ran), so when each side has several processes the bootstrap draws whole
-# processes (a cluster bootstrap) rather than repetitions. compare.py explains the choice.
+# processes (a cluster bootstrap) rather than repetitions. stats/compare.py explains the choice.
 
 PROCESS = "process"
 REPETITION = "repetition"

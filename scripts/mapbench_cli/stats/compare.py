@@ -43,7 +43,8 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from mapbench_cli import schema, stats
+from mapbench_cli.data import schema
+from mapbench_cli.stats import summary as stats
 
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
@@ -145,7 +146,7 @@ def ratio(current: float, base: float) -> float:
     return current / base
 
 
-# The ratio of medians and its cluster-bootstrap interval live in stats.py (crossover uses
+# The ratio of medians and its cluster-bootstrap interval live in stats/summary.py (crossover uses
 # them too); these names are compare's own.
 _ratios = stats.ratios
 case_rng = stats.seeded_rng

@@ -22,19 +22,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from mapbench_cli import schema
-from mapbench_cli.text import clean, quote, show
+from mapbench_cli.data import schema
+from mapbench_cli.data.files import ENVIRONMENT_NAME, RESULTS_NAME, BadInput  # noqa: F401  (re-exported)
+from mapbench_cli.text.words import clean, quote, show
 
-RESULTS_NAME = "results.csv"
 # No cell the harness writes comes near this; a longer one is refused rather than carried
 # into tables, figures and terminals. (The csv module alone stops at 128 KiB.)
 MAX_CELL_CHARS = 4096
-ENVIRONMENT_NAME = "environment.json"
-
-
-class BadInput(Exception):
-    """Input the tool refuses; str() is one line meant for the user."""
-
 
 @dataclass
 class Run:

@@ -18,7 +18,7 @@ from typing import List, Tuple
 
 import pandas as pd
 
-from mapbench_cli import family_common as fc
+from mapbench_cli.figures import common as fc
 
 FAMILY = "scaling"
 WORKLOAD_ORDER = ("fault", "churn", "shootdown")
@@ -130,5 +130,5 @@ def _figure(data, bad, notes_left, ctx):
 
 
 def _scaled(value, factor: float):
-    from mapbench_cli.figures import Value
+    from mapbench_cli.figures.base import Value
     return Value(value.median * factor, value.median * factor, value.median * factor)

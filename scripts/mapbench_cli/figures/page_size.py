@@ -19,9 +19,9 @@ from typing import Dict, List, Tuple
 
 import pandas as pd
 
-from mapbench_cli import family_common as fc
-from mapbench_cli import schema
-from mapbench_cli.text import clean
+from mapbench_cli.figures import common as fc
+from mapbench_cli.data import schema
+from mapbench_cli.text.words import clean
 
 FAMILY = "page_size"
 CONFIG = ["page_kib", "mechanism", "api"]

@@ -15,8 +15,8 @@ from typing import List, Tuple
 
 import pandas as pd
 
-from mapbench_cli import family_common as fc
-from mapbench_cli.text import file_part
+from mapbench_cli.figures import common as fc
+from mapbench_cli.text.words import file_part
 
 FAMILY = "populate"
 KEYS = ["method", "backing", "size_mib", "state"]

@@ -16,6 +16,7 @@ refused (e.g. without root: the binary's own message is passed through).
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import re
@@ -26,10 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from mapbench_cli import compare_report
-from mapbench_cli.regress import REPO, default_binary, passthrough
-from mapbench_cli.runs import RESULTS_NAME, BadInput
-from mapbench_cli.text import clean, quote, show
+from mapbench_cli.commands.common import add_statistics_options, options_from
+from mapbench_cli.commands.compare import write_outputs
+from mapbench_cli.commands.regress import REPO, default_binary, passthrough
+from mapbench_cli.data.files import RESULTS_NAME, BadInput
+from mapbench_cli.text.words import clean, quote, show
 
 KNOB = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,79}$")
 VALUE = re.compile(r"^[A-Za-z0-9_.:+\[\]-]{1,40}$")
@@ -48,6 +50,29 @@ class Combination:
     @property
     def folder_name(self) -> str:
         return re.sub(r"[^A-Za-z0-9_.=,:+-]", "_", self.label)[:200]
+
+
+def add_parser(commands) -> None:
+    matrix = commands.add_parser(
+        "matrix", help="run the binary once per kernel-tuning combination, then compare them",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run mapbench once per combination of --tune values (needs root: the binary applies "
+                    "each setting, records it in the run's environment and restores it), each into a "
+                    "labelled run folder, then compare the first combination with each other one.",
+        epilog="example: scripts/mapbench matrix --tune thp.enabled=always,madvise,never -- "
+               "--suite quick --processes 8\nExit status: 0 done, 1 a run reported failed rows, "
+               "2 bad input or a run refused (e.g. not root).")
+    matrix.add_argument("--tune", action="append", required=True, metavar="KNOB=V1,V2,...",
+                        help="a knob and its values (repeatable: every combination is run)")
+    matrix.add_argument("--out", metavar="DIR", help="folder for the runs (default results/matrix-<time>)")
+    matrix.add_argument("--binary", metavar="PATH", help="the mapbench binary (default build/mapbench beside scripts/)")
+    add_statistics_options(matrix)
+    matrix.add_argument("run_options", nargs=argparse.REMAINDER, metavar="-- RUN_OPTIONS",
+                        help="options for every run, after --")
+
+
+def run(args, parser: argparse.ArgumentParser, say: Callable[[str], None], warn: Callable[[str], None]) -> int:
+    return matrix_command(args, say=say, warn=warn)
 
 
 def parse_tunes(tunes: Sequence[str]) -> List[Tuple[str, List[str]]]:
@@ -143,7 +168,8 @@ def matrix_command(args, say: Callable[[str], None] = print, warn: Callable[[str
     taken = [n for n in names if (out / n).exists()]
     if taken:
         raise BadInput(f"{show(out / taken[0])} already exists: choose another --out")
-    from mapbench_cli.cli import options_from
+    from mapbench_cli.stats.outcome import run as compare_runs  # late: pandas, scipy
+    from mapbench_cli.text.compare import terminal
     options = options_from(args)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -179,12 +205,12 @@ def matrix_command(args, say: Callable[[str], None] = print, warn: Callable[[str
     for run in runs[1:]:
         say("")
         say(f"=== {clean(run['label'])} (CURRENT) against {clean(first['label'])} (BASE) ===")
-        outcome = compare_report.run([str(first["folder"])], [str(run["folder"])], args.metric, options)
-        for line in compare_report.terminal(outcome):
+        outcome = compare_runs([str(first["folder"])], [str(run["folder"])], args.metric, options)
+        for line in terminal(outcome):
             say(line)
         stem = f"compare-{Combination(list(run['settings'].items())).folder_name}"
         title = f"mapbench matrix: {run['label']} against {first['label']}"
-        written = compare_report.write_outputs(outcome, out / f"{stem}.md", out / f"{stem}.csv", out / f"{stem}.png",
+        written = write_outputs(outcome, out / f"{stem}.md", out / f"{stem}.csv", out / f"{stem}.png",
                                                title)
         run["compare"] = {"verdicts": {v: outcome.primary.count(v) for v in ("regression", "improvement",
                                                                            "unchanged", "inconclusive")},

@@ -13,6 +13,7 @@ baseline, no binary, the run could not start).
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
@@ -21,15 +22,43 @@ import time
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence
 
-from mapbench_cli import compare_report
-from mapbench_cli.runs import ENVIRONMENT_NAME, RESULTS_NAME, BadInput, load_runs
-from mapbench_cli.text import clean, show
+from mapbench_cli.commands.common import add_statistics_options, check_output, options_from, positive_int
+from mapbench_cli.commands.compare import write_outputs
+from mapbench_cli.data.files import ENVIRONMENT_NAME, RESULTS_NAME, BadInput
+from mapbench_cli.text.words import clean, show
 
-SCRIPTS_DIR = Path(__file__).resolve().parent.parent
+SCRIPTS_DIR = Path(__file__).resolve().parents[2]
 REPO = SCRIPTS_DIR.parent
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # Options regress sets itself: giving them after -- would make the run disagree with its label.
 OWNED_OPTIONS = ("--out_dir", "--suite", "--filter", "--processes")
+
+
+def add_parser(commands) -> None:
+    regress = commands.add_parser(
+        "regress", help="CI: run a suite, compare it with a stored baseline, write the summary (ci/regress)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run the chosen suite with --processes into a new run folder, compare it with the baseline "
+                    "run folder results/baselines/<name>/, write the Markdown summary to the run folder (and "
+                    "to $GITHUB_STEP_SUMMARY when set). --update-baseline makes the new run the baseline.",
+        epilog="Exit status: 0 no regression, 1 regression, 2 unusable input (no baseline, run failed to start).")
+    regress.add_argument("--name", default="default", help="baseline name: results/baselines/<name>/ (default 'default')")
+    regress.add_argument("--suite", default="quick", help="suite to run (default quick)")
+    regress.add_argument("--filter", default="", metavar="REGEX", help="only the cases matching (default all)")
+    regress.add_argument("--processes", type=positive_int, default=8, metavar="N",
+                         help="processes per case (default 8: the process is the unit of the test, and fewer than 4 "
+                              "per side can never be significant; 8 lets one slowed case stand out among dozens)")
+    regress.add_argument("--binary", metavar="PATH", help="the mapbench binary (default $MAPBENCH_BINARY, else build/mapbench)")
+    regress.add_argument("--results", metavar="DIR", help="results folder (default results/ beside scripts/)")
+    regress.add_argument("--run", metavar="RUN_DIR", help="use this existing run folder instead of running the suite")
+    regress.add_argument("--update-baseline", action="store_true", help="store the run as the new baseline and exit 0")
+    add_statistics_options(regress)
+    regress.add_argument("run_options", nargs=argparse.REMAINDER, metavar="-- RUN_OPTIONS",
+                         help="more options for the binary, after --")
+
+
+def run(args, parser: argparse.ArgumentParser, say: Callable[[str], None], warn: Callable[[str], None]) -> int:
+    return regress_command(args, say=say, warn=warn)
 
 
 def default_binary() -> Path:
@@ -111,10 +140,12 @@ def regress_command(args, say: Callable[[str], None] = print, warn: Callable[[st
     if not args.update_baseline and not (baseline / RESULTS_NAME).is_file():
         raise BadInput(f"no baseline at {show(baseline)}: make one with ci/regress --update-baseline "
                        f"(same --name, --suite, --filter) and commit it")
-    from mapbench_cli.cli import options_from
+    from mapbench_cli.data.runs import load_runs  # late: pandas
+    from mapbench_cli.stats.outcome import run as compare_runs
+    from mapbench_cli.text.compare import markdown, terminal
     options = options_from(args)
     # Checked early: a bad summary path must not cost a whole run.
-    compare_report.check_output(os.environ.get("GITHUB_STEP_SUMMARY") or None, "$GITHUB_STEP_SUMMARY")
+    check_output(os.environ.get("GITHUB_STEP_SUMMARY") or None, "$GITHUB_STEP_SUMMARY")
 
     notes: List[str] = []
     if args.run:
@@ -157,19 +188,19 @@ def regress_command(args, say: Callable[[str], None] = print, warn: Callable[[st
         say(f"baseline updated: {show(baseline)} (from {show(run_dir)}); commit it to keep it")
         return 0
 
-    outcome = compare_report.run([str(baseline)], [str(run_dir)], args.metric, options)
+    outcome = compare_runs([str(baseline)], [str(run_dir)], args.metric, options)
     outcome.notes = notes + outcome.notes
-    for line in compare_report.terminal(outcome):
+    for line in terminal(outcome):
         say(line)
     title = f"mapbench regress ({args.name})"
     summary = run_dir / "summary.md"
-    written = compare_report.write_outputs(outcome, summary, run_dir / "compare.csv", run_dir / "compare.png", title)
+    written = write_outputs(outcome, summary, run_dir / "compare.csv", run_dir / "compare.png", title)
     for path in written:
         say(f"wrote {show(path)}")
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         try:
-            _append(step_summary, compare_report.markdown(outcome, title))
+            _append(step_summary, markdown(outcome, title))
         except OSError as e:
             raise BadInput(f"$GITHUB_STEP_SUMMARY {show(step_summary)}: cannot write: {e.strerror or e}") from None
         say(f"appended the summary to {show(step_summary)}")

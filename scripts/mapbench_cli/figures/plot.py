@@ -1,9 +1,10 @@
 """The `plot` subcommand: run folders -> summaries per case -> figures per family.
 
 What each family's figure shows is decided here (which rows, which keys, which labels);
-statistics come from stats.py and drawing from figures.py. A family without a figure of
-its own, and any rows a specific figure cannot place, get the generic figure: median
-time per operation per case, so every future family is plotted from day one.
+statistics come from stats/, drawing from figures/base.py and charts.py (and draw.py for
+the family modules). A family without a figure of its own, and any rows a specific
+figure cannot place, get the generic figure: median time per operation per case, so
+every future family is plotted from day one.
 """
 
 from __future__ import annotations
@@ -13,20 +14,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-import numpy as np
 import pandas as pd
 
-from mapbench_cli import schema, stats
-from mapbench_cli.family_common import FamilySummary
-from mapbench_cli.family_crossover import crossover_figures, crossover_summary
-from mapbench_cli.family_lifecycle_ipc import lifecycle_ipc_figures
-from mapbench_cli.family_msync import msync_figures
-from mapbench_cli.family_page_size import page_size_figures
-from mapbench_cli.family_populate import populate_figures
-from mapbench_cli.family_scaling import scaling_figures
-from mapbench_cli.family_sharing import sharing_figures
-from mapbench_cli.runs import BadInput, Results, describe_not_plotted, load_runs
-from mapbench_cli.text import clean, count_range, file_part, show
+from mapbench_cli.data import schema
+from mapbench_cli.data.frames import has, numeric_order, ordered, with_throughput
+from mapbench_cli.stats import summary as stats
+from mapbench_cli.figures.common import FamilySummary
+from mapbench_cli.figures.crossover import crossover_figures
+from mapbench_cli.figures.crossover_analysis import crossover_summary
+from mapbench_cli.figures.lifecycle_ipc import lifecycle_ipc_figures
+from mapbench_cli.figures.msync import msync_figures
+from mapbench_cli.figures.page_size import page_size_figures
+from mapbench_cli.figures.populate import populate_figures
+from mapbench_cli.figures.scaling import scaling_figures
+from mapbench_cli.figures.sharing import sharing_figures
+from mapbench_cli.data.runs import BadInput, Results, describe_not_plotted, load_runs
+from mapbench_cli.text.words import clean, count_range, file_part, show
 
 CONFIDENCE = 0.95
 GENERIC_CASES_PER_FIGURE = 40
@@ -43,17 +46,6 @@ NO_ADVICE = ("none", "")
 RVM_KEYS = ["file_mib", "cache", "pattern", "block_kib", "method", "mapping", "advice"]
 CEILING_KEYS = ["workload", "file_mib", "pattern", "block_kib"]
 CEILING_REFERENCE_WORKLOAD = "memory_read"
-
-
-def ordered(values: Iterable, preferred: Sequence = ()) -> list:
-    """Distinct values: the preferred ones in their order, then the rest sorted."""
-    distinct = list(dict.fromkeys(values))
-    rank = {v: i for i, v in enumerate(preferred)}
-    return sorted(distinct, key=lambda v: (0, rank[v], "") if v in rank else (1, 0, str(v)))
-
-
-def numeric_order(values: Iterable) -> list:
-    return sorted(set(v for v in values if not (isinstance(v, float) and math.isnan(v))))
 
 
 # --- read_vs_mmap variants ---------------------------------------------------------------
@@ -89,28 +81,6 @@ def _value(row, divisor: float, figures):
     return figures.Value(row["median"] / divisor, row["ci_low"] / divisor, row["ci_high"] / divisor)
 
 
-def _with_throughput(frame: pd.DataFrame) -> pd.DataFrame:
-    """bytes_per_second, derived from bytes_per_op / ns_per_op where the row left it empty."""
-    frame = frame.copy()
-    if THROUGHPUT not in frame:
-        frame[THROUGHPUT] = np.nan
-    if "bytes_per_op" in frame:
-        derived = frame["bytes_per_op"] / frame[TIME] * 1e9
-        frame[THROUGHPUT] = frame[THROUGHPUT].fillna(derived)
-    return frame
-
-
-def _has(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
-    """Rows where every column is present and filled."""
-    mask = pd.Series(True, index=frame.index)
-    for c in columns:
-        if c not in frame:
-            return pd.Series(False, index=frame.index)
-        col = frame[c]
-        mask &= col.notna() & (col.astype(str).str.strip() != "") if col.dtype == object else col.notna()
-    return mask
-
-
 @dataclass
 class Context:
     ok: pd.DataFrame        # every plottable row of every family
@@ -124,9 +94,10 @@ FigureList = List[Tuple[str, object]]
 
 
 def read_vs_mmap_figures(rows: pd.DataFrame, ctx: Context) -> Tuple[FigureList, pd.Index]:
+    from mapbench_cli.figures import charts  # late: matplotlib
     figures = ctx.figures
-    rows = _with_throughput(rows)
-    usable = rows[_has(rows, RVM_KEYS + [THROUGHPUT])]
+    rows = with_throughput(rows)
+    usable = rows[has(rows, RVM_KEYS + [THROUGHPUT])]
     if usable.empty:
         return [], usable.index
     summary = stats.summarize(usable, RVM_KEYS, THROUGHPUT, CONFIDENCE)
@@ -136,8 +107,8 @@ def read_vs_mmap_figures(rows: pd.DataFrame, ctx: Context) -> Tuple[FigureList, 
     ceiling_rows = ctx.ok[(ctx.ok["family"] == "ceiling")]
     ceiling = pd.DataFrame()
     if not ceiling_rows.empty:
-        ceiling_rows = _with_throughput(ceiling_rows)
-        ceiling_rows = ceiling_rows[_has(ceiling_rows, CEILING_KEYS + [THROUGHPUT])
+        ceiling_rows = with_throughput(ceiling_rows)
+        ceiling_rows = ceiling_rows[has(ceiling_rows, CEILING_KEYS + [THROUGHPUT])
                                     & (ceiling_rows.get("workload") == CEILING_REFERENCE_WORKLOAD)]
         if not ceiling_rows.empty:
             ceiling = stats.summarize(ceiling_rows, CEILING_KEYS, THROUGHPUT, CONFIDENCE)
@@ -159,7 +130,7 @@ def read_vs_mmap_figures(rows: pd.DataFrame, ctx: Context) -> Tuple[FigureList, 
             notes += [stats.describe_intervals(main, CONFIDENCE), ctx.run_note]
             spec = _rvm_spec(f"read_vs_mmap: throughput by method and block size, {size}",
                              main, ref, divisor, ylabel, notes, figures)
-            out.append((f"read_vs_mmap-file_mib_{file_part(f'{file_mib:g}')}", figures.grouped_bars(spec)))
+            out.append((f"read_vs_mmap-file_mib_{file_part(f'{file_mib:g}')}", charts.grouped_bars(spec)))
         # The advice comparison: the mapped methods that were run with hints, per-pass mapping.
         # Only where hints were run (the quick suite samples one block size and cache state).
         hinted = part[~part["advice"].isin(NO_ADVICE)]
@@ -172,11 +143,12 @@ def read_vs_mmap_figures(rows: pd.DataFrame, ctx: Context) -> Tuple[FigureList, 
                      "no hint: MADV_NORMAL", stats.describe_intervals(advice, CONFIDENCE), ctx.run_note]
             spec = _rvm_spec(f"read_vs_mmap: madvise hints, {size}", advice, pd.DataFrame(), divisor,
                              ylabel, notes, figures)
-            out.append((f"read_vs_mmap-advice-file_mib_{file_part(f'{file_mib:g}')}", figures.grouped_bars(spec)))
+            out.append((f"read_vs_mmap-advice-file_mib_{file_part(f'{file_mib:g}')}", charts.grouped_bars(spec)))
     return out, usable.index
 
 
 def _rvm_spec(title, summary, ceiling, divisor, ylabel, notes, figures):
+    from mapbench_cli.figures import charts  # late: matplotlib
     variants = variant_order(zip(summary["method"], summary["mapping"], summary["advice"]))
     labels = [variant_label(*v) for v in variants]
     blocks = numeric_order(summary["block_kib"])
@@ -191,7 +163,7 @@ def _rvm_spec(title, summary, ceiling, divisor, ylabel, notes, figures):
             if cell.empty:
                 row.append(None)
                 continue
-            panel = figures.Panel(title=f"pattern:{pattern} · cache:{cache}")
+            panel = charts.Panel(title=f"pattern:{pattern} · cache:{cache}")
             for _, r in cell.iterrows():
                 label = variant_label(r["method"], r["mapping"], r["advice"])
                 panel.bars[(label, schema.format_kib(r["block_kib"]))] = _value(r, divisor, figures)
@@ -200,7 +172,7 @@ def _rvm_spec(title, summary, ceiling, divisor, ylabel, notes, figures):
                     panel.reference[schema.format_kib(r["block_kib"])] = _value(r, divisor, figures)
             row.append(panel)
         panels.append(row)
-    return figures.GroupedBars(
+    return charts.GroupedBars(
         title=title, ylabel=ylabel, xlabel=schema.axis_label("block_kib", "", with_direction=False),
         groups=groups, variants=labels, styles=_variant_styles(variants, figures), panels=panels,
         reference_label="ceiling (memory read)" if not ceiling.empty else "",
@@ -208,9 +180,10 @@ def _rvm_spec(title, summary, ceiling, divisor, ylabel, notes, figures):
 
 
 def ceiling_figures(rows: pd.DataFrame, ctx: Context) -> Tuple[FigureList, pd.Index]:
+    from mapbench_cli.figures import charts  # late: matplotlib
     figures = ctx.figures
-    rows = _with_throughput(rows)
-    usable = rows[_has(rows, CEILING_KEYS + [THROUGHPUT])]
+    rows = with_throughput(rows)
+    usable = rows[has(rows, CEILING_KEYS + [THROUGHPUT])]
     if usable.empty:
         return [], usable.index
     summary = stats.summarize(usable, CEILING_KEYS, THROUGHPUT, CONFIDENCE)
@@ -222,7 +195,7 @@ def ceiling_figures(rows: pd.DataFrame, ctx: Context) -> Tuple[FigureList, pd.In
         row = []
         for file_mib in numeric_order(summary.loc[summary["workload"] == workload, "file_mib"]):
             cell = summary[(summary["workload"] == workload) & (summary["file_mib"] == file_mib)]
-            panel = figures.Panel(title=f"{workload} · file_mib={file_mib:g} ({schema.format_mib(file_mib)} buffer)")
+            panel = charts.Panel(title=f"{workload} · file_mib={file_mib:g} ({schema.format_mib(file_mib)} buffer)")
             for _, r in cell.iterrows():
                 panel.bars[(f"pattern:{r['pattern']}", schema.format_kib(r["block_kib"]))] = _value(r, divisor, figures)
             row.append(panel)
@@ -231,13 +204,13 @@ def ceiling_figures(rows: pd.DataFrame, ctx: Context) -> Tuple[FigureList, pd.In
     panels = [r + [None] * (width - len(r)) for r in panels]
     variants = [f"pattern:{p}" for p in patterns]
     styles = {f"pattern:{p}": figures.BarStyle(f"pattern:{p}", figures.colour_for(p)) for p in patterns}
-    spec = figures.GroupedBars(
+    spec = charts.GroupedBars(
         title="ceiling: memory read bandwidth by block size and pattern",
         ylabel=schema.axis_label(THROUGHPUT, unit), xlabel=schema.axis_label("block_kib", "", with_direction=False),
         groups=[schema.format_kib(b) for b in blocks], variants=variants, styles=styles, panels=panels,
         notes=[n for n in ["one pass over an already-faulted anonymous buffer with the loop mmap-in-place uses",
                            stats.describe_intervals(summary, CONFIDENCE), ctx.run_note] if n])
-    return [("ceiling", figures.grouped_bars(spec))], usable.index
+    return [("ceiling", charts.grouped_bars(spec))], usable.index
 
 
 def _colour_key(rows: pd.DataFrame) -> str:
@@ -257,6 +230,7 @@ def _colour_key(rows: pd.DataFrame) -> str:
 
 def generic_figures(family: str, rows: pd.DataFrame, ctx: Context, stem: str, what: str = "") -> FigureList:
     """Median time per operation per case, horizontal bars on a log scale."""
+    from mapbench_cli.figures import charts  # late: matplotlib
     figures = ctx.figures
     keys = ["workload", "name", "threads"]
     summary = stats.summarize(rows, keys, TIME, CONFIDENCE)
@@ -285,12 +259,12 @@ def generic_figures(family: str, rows: pd.DataFrame, ctx: Context, stem: str, wh
             colours.append(figures.colour_for(key, family))
             legend[f"{colour_key}:{key}"] = figures.colour_for(key, family)
         suffix = f" ({page + 1}/{pages})" if pages > 1 else ""
-        spec = figures.HorizontalBars(
+        spec = charts.HorizontalBars(
             title=f"{family}: median time per operation{what}{suffix}",
             xlabel=schema.axis_label(TIME, unit), labels=labels, values=values, colours=colours,
             legend=legend if len(legend) > 1 else {},
             notes=[n for n in [stats.describe_intervals(part, CONFIDENCE), ctx.run_note] if n])
-        out.append((stem + (f"-{page + 1}" if pages > 1 else ""), figures.horizontal_bars(spec)))
+        out.append((stem + (f"-{page + 1}" if pages > 1 else ""), charts.horizontal_bars(spec)))
     return out
 
 
@@ -369,7 +343,7 @@ def plot_command(paths: Sequence[str], out_dir: Optional[str], say=print, warn=N
     if len(results.runs) > 1:
         say(f"{len(results.runs)} runs concatenated: repetitions of the same case are pooled")
 
-    from mapbench_cli import figures  # late: matplotlib is only needed once the input is good
+    from mapbench_cli.figures import base as figures  # late: matplotlib is only needed once the input is good
     ctx = Context(ok=ok, run_note=_run_note(results), figures=figures, frame=frame, series=results.series)
     for family in ordered(frame["family"]):
         rows = ok[ok["family"] == family]

@@ -16,8 +16,8 @@ from typing import List, Tuple
 
 import pandas as pd
 
-from mapbench_cli import family_common as fc
-from mapbench_cli import schema
+from mapbench_cli.figures import common as fc
+from mapbench_cli.data import schema
 
 FAMILY = "lifecycle_ipc"
 SIZE = "size_kib"

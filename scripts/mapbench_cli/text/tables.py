@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence
 
-from mapbench_cli.text import clean
+from mapbench_cli.text.words import clean
 
 MAX_CELL = 200  # characters of a cell shown in a table (a report is not an archive)
 

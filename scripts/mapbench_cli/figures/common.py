@@ -11,7 +11,7 @@ counted in a note, by reason, or written in the place its bar would take. They a
 looked for in `rows` itself and in `ctx.frame` (every row of the run, when the Context
 carries it: plot.Context holds only ok rows today).
 
-Matplotlib is imported late (family_draw), only once a figure is really drawn.
+Matplotlib is imported late (figures/draw.py), only once a figure is really drawn.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from mapbench_cli import schema, stats
-from mapbench_cli.runs import Results, describe_not_plotted
-from mapbench_cli.text import clean
+from mapbench_cli.data import frames, schema
+from mapbench_cli.stats import summary as stats
+from mapbench_cli.data.runs import Results, describe_not_plotted
+from mapbench_cli.text.words import clean
 
 CONFIDENCE = 0.95
 TIME = "ns_per_op"
@@ -34,15 +35,9 @@ THROUGHPUT = "bytes_per_second"
 NOT_EFFECTIVE = "not_effective"
 
 
-def plot_module():
-    """plot.py, imported when first needed (it imports the family modules to register them)."""
-    from mapbench_cli import plot
-    return plot
-
-
 def draw_module():
-    from mapbench_cli import family_draw  # matplotlib: only once something is drawn
-    return family_draw
+    from mapbench_cli.figures import draw  # matplotlib: only once something is drawn
+    return draw
 
 
 @dataclass
@@ -67,7 +62,7 @@ class FamilyRows:
     def covered(self, placed: pd.Index) -> pd.Index:
         """The rows of `rows` this family's figures account for: the ok rows they placed,
         and the rows that are not ok (drawn marked or counted in a note); never a row the
-        caller did not pass (plot.py drops these from its rows)."""
+        caller did not pass (figures/plot.py drops these from its rows)."""
         every = placed.union(self.flagged.index).union(self.left_out.index)
         return every.intersection(self.given) if self.given is not None else every
 
@@ -90,7 +85,7 @@ def split(rows: pd.DataFrame, ctx, family: str) -> FamilyRows:
 
 
 def numeric(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """The frame with these columns as numbers. runs.py parses the columns whose names the
+    """The frame with these columns as numbers. data/runs.py parses the columns whose names the
     schema knows as numeric; a few family columns are not (workers, pages,
     file_dirty_pages_after_sync, ...): they arrive as text. A cell that is not a number
     becomes NaN (and the row is then left out of what needs it)."""
@@ -105,8 +100,8 @@ def numeric(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def has(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
-    """Rows where every column is present and filled (plot._has)."""
-    return plot_module()._has(frame, columns)
+    """Rows where every column is present and filled (frames.has)."""
+    return frames.has(frame, columns)
 
 
 def rows_with(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -193,7 +188,7 @@ def summarize(frame: pd.DataFrame, keys: Sequence[str], metric: str) -> pd.DataF
 
 
 def value(row, divisor: float = 1.0):
-    from mapbench_cli.figures import Value
+    from mapbench_cli.figures.base import Value
     return Value(row["median"] / divisor, row["ci_low"] / divisor, row["ci_high"] / divisor)
 
 
@@ -210,7 +205,7 @@ def intervals_note(*summaries: pd.DataFrame) -> str:
 
 
 def with_throughput(frame: pd.DataFrame) -> pd.DataFrame:
-    return plot_module()._with_throughput(frame) if not frame.empty else frame
+    return frames.with_throughput(frame) if not frame.empty else frame
 
 
 def with_total(frame: pd.DataFrame, parts: Sequence[str], name: str) -> pd.DataFrame:
@@ -261,11 +256,11 @@ def number(v: float, digits: int = 2) -> str:
 
 
 def ordered(values: Iterable, preferred: Sequence = ()) -> list:
-    return plot_module().ordered(values, preferred)
+    return frames.ordered(values, preferred)
 
 
 def numeric_order(values: Iterable) -> list:
-    return plot_module().numeric_order(values)
+    return frames.numeric_order(values)
 
 
 def run_note(ctx) -> str:
@@ -276,7 +271,7 @@ def colour(name: str, family: str, known: Sequence[str] = ()) -> str:
     """figures.colour_for in the family's scope; the names in `known` (the family's methods
     in their order) are given their colours first, so a method keeps its colour whichever
     subset of methods a run holds."""
-    from mapbench_cli import figures
+    from mapbench_cli.figures import base as figures
     for k in known:
         figures.colour_for(k, family)
     return figures.colour_for(name, family)
