@@ -279,3 +279,38 @@ def test_user_only_counter_is_not_compared_with_user_and_kernel(capsys, tmp_path
     assert _main(capsys, "compare", user, user, "--metric", "minor_faults_per_page")[0] == 0
     # A counter that is user-only on neither side (context switches here) is comparable.
     assert _main(capsys, "compare", full, user, "--metric", "context_switches_per_op")[0] == 0
+
+
+def test_a_change_of_work_is_reported_beside_a_noisy_time(capsys, tmp_path):
+    """Faults per page doubled in every process: a behaviour change, said in words, while
+    time (unchanged here) gives no verdict on it; the exit status follows time alone."""
+    current = tmp_path / "more_faults"
+    shutil.copytree(PROCESSES, current)
+    frame = pd.read_csv(current / "results.csv", dtype=str, keep_default_na=False)
+    name = frame["name"].iloc[0]
+    rows = frame["name"] == name
+    values = pd.to_numeric(frame.loc[rows, "minor_faults_per_page"], errors="coerce")
+    frame.loc[rows, "minor_faults_per_page"] = [repr(v * 2 + 0.5) for v in values]
+    frame.to_csv(current / "results.csv", index=False)
+    md = tmp_path / "s.md"
+    code, out, _ = _main(capsys, "compare", PROCESSES, current, "--markdown", md)
+    assert code == 0
+    assert "Behaviour changed: work per unit" in out and "minor_faults_per_page" in out
+    assert "Behaviour changed" in md.read_text()
+    code, out, _ = _main(capsys, "compare", PROCESSES, current, "--work-tolerance", "900")
+    assert "Behaviour changed" not in out
+
+
+def test_rows_under_steal_are_flagged_or_left_out(capsys, tmp_path):
+    runs = []
+    for label, steal in (("a", "0.2"), ("b", "0")):
+        run = tmp_path / label
+        shutil.copytree(PROCESSES, run)
+        frame = pd.read_csv(run / "results.csv", dtype=str, keep_default_na=False)
+        frame["steal_fraction"] = ["0"] * (len(frame) - 10) + [steal] * 10
+        frame.to_csv(run / "results.csv", index=False)
+        runs.append(run)
+    code, out, _ = _main(capsys, "compare", *runs)
+    assert code == 0 and "BASE: 10 of" in out and "--max-steal leaves them out" in out
+    code, out, _ = _main(capsys, "compare", *runs, "--max-steal", "10")
+    assert code == 0 and "BASE: 10 ok rows left out" in out and "CURRENT: 10" not in out

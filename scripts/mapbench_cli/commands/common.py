@@ -60,6 +60,12 @@ def add_statistics_options(p: argparse.ArgumentParser, metric: bool = True) -> N
     p.add_argument("--resamples", type=positive_int, default=2000, metavar="N",
                    help="bootstrap resamples per case (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0): same input, same output")
+    p.add_argument("--max-steal", type=percent, default=None, metavar="PERCENT",
+                   help="leave out rows measured while the host stole more than this share of the CPU time "
+                        "(steal_fraction; default: keep every row, and say how many had steal)")
+    p.add_argument("--work-tolerance", type=percent, default=0.05, metavar="PERCENT",
+                   help="a work metric (faults per page, TLB shootdowns, device writes, ...) changed when its "
+                        "medians differ by more than this and the sides' process medians do not overlap (default 5 %%)")
     p.add_argument("--unit", choices=("auto", "process", "repetition"), default="auto",
                    help="what the test compares: the median of each process (auto, when each side has at least 2 "
                         "processes of a case) or every repetition as if independent (optimistic when processes differ)")
@@ -68,7 +74,8 @@ def add_statistics_options(p: argparse.ArgumentParser, metric: bool = True) -> N
 def options_from(args):
     from mapbench_cli.stats.compare import Options
     return Options(threshold=args.threshold, alpha=args.alpha, confidence=args.confidence,
-                   resamples=args.resamples, seed=args.seed, unit=args.unit)
+                   resamples=args.resamples, seed=args.seed, unit=args.unit,
+                   max_steal=getattr(args, "max_steal", None), work_tolerance=getattr(args, "work_tolerance", 0.05))
 
 
 def check_output(path: Optional[str], what: str, suffixes: Sequence[str] = ()) -> Optional[Path]:

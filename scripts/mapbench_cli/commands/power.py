@@ -56,9 +56,9 @@ def power_command(args, say: Callable[[str], None] = print) -> int:
         raise BadInput(f"--trials {args.trials}: at least {MIN_TRIALS} resampled comparisons are needed for a rate")
     slowdowns = _slowdowns(args.slowdowns)
     md = check_output(args.markdown, "--markdown")
-    side = load_side(args.runs, "RUN")
-    direction = check_metric(args.metric, [side])
     options = options_from(args)
+    side = load_side(args.runs, "RUN", options.max_steal)
+    direction = check_metric(args.metric, [side])
     result = analyse(collect_blocks(side.ok, args.metric), args.metric, direction, options, args.processes,
                      args.trials, slowdowns, args.split)
     for w in side.results.warnings:

@@ -34,6 +34,22 @@ def with_throughput(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+CEILING = "calibration_memory_bytes_per_second"
+NORMALISED_TIME = "ns_per_op_per_ceiling"
+
+
+def with_normalised(frame: pd.DataFrame) -> pd.DataFrame:
+    """ns_per_op_per_ceiling = ns_per_op x the calibration's memory-read rate / 1e9: the bytes
+    the host's reference read covers in the time of one operation. A host slowed as a whole
+    (steal, a busier neighbour) slows both, so it divides out; rows without a calibration
+    (runs before it existed) stay empty."""
+    if CEILING not in frame or TIME not in frame or NORMALISED_TIME in frame:
+        return frame
+    frame = frame.copy()
+    frame[NORMALISED_TIME] = frame[TIME] * frame[CEILING] / 1e9
+    return frame
+
+
 def has(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     """Rows where every column is present and filled."""
     mask = pd.Series(True, index=frame.index)

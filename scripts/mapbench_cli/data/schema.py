@@ -71,6 +71,7 @@ _KNOWN = {
     "calibration_cpu_ns": ("calibration CPU loop time", "ns", True),
     "calibration_memory_bytes_per_second": ("calibration memory-read rate", "B/s", True),
     "fraction_of_ceiling": ("throughput / calibration memory-read rate", "", True),
+    "ns_per_op_per_ceiling": ("time per operation x calibration read rate", "B", True),
     "arm": ("interleaved value (index)", "", True),
     "arm_position": ("position of the value in its round", "", True),
     "block_kib": ("block size", "KiB", True),
@@ -167,7 +168,7 @@ _NOT_AN_OUTCOME = {
     "arm_position",
 }
 # Outcomes whose names carry no direction.
-_DIRECTIONS = {"read_amplification": LOWER}
+_DIRECTIONS = {"read_amplification": LOWER, "fraction_of_ceiling": HIGHER, "ns_per_op_per_ceiling": LOWER}
 
 # An amount spent per unit of work: lower is better.
 _COST_SUFFIXES = ("_per_op", "_per_page", "_per_dirty_page", "_per_access", "_per_kib", "_per_mib", "_per_gib")

@@ -73,6 +73,8 @@ class Options:
     seed: int = 0
     min_samples: int = MIN_SAMPLES   # units per side
     unit: str = AUTO
+    max_steal: Optional[float] = None   # rows with a larger steal_fraction are left out
+    work_tolerance: float = 0.05        # a work metric changed by more than this (stats/work.py)
 
 
 CaseKey = Tuple[str, float]          # (name, threads)

@@ -14,17 +14,19 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from mapbench_cli.stats import compare
+from mapbench_cli.stats import compare, work
 from mapbench_cli.data import environment
 from mapbench_cli.data import schema
 from mapbench_cli.stats.compare import Comparison, Options
 from mapbench_cli.data.runs import BadInput, Results, load_runs
-from mapbench_cli.data.frames import with_throughput
+from mapbench_cli.data.frames import with_normalised, with_throughput
 from mapbench_cli.text.words import clean, quote, show
 
 
 TIME = "ns_per_op"
 CPU_TIME = "cpu_ns_per_op"
+STEAL = "steal_fraction"
+HEAVY_STEAL = 0.05   # a row with more is said to have been measured under steal
 # Shown beside the compared metric: wall time, CPU time (steadier on a loaded machine: it
 # leaves out the time spent waiting for a CPU) and instructions (steadier still, when counted).
 COMPANIONS = (TIME, CPU_TIME, compare.INSTRUCTIONS)
@@ -39,6 +41,7 @@ class Side:
     paths: List[str]
     results: Results
     ok: pd.DataFrame           # usable rows, with derived columns
+    steal_dropped: int = 0     # ok rows left out by --max-steal
 
     @property
     def envs(self) -> List[Optional[dict]]:
@@ -55,16 +58,23 @@ class Side:
 
 
 def _derived(frame: pd.DataFrame) -> pd.DataFrame:
-    """bytes_per_second where a row left it empty (as plot does), and instructions_per_op."""
-    return compare.with_instructions(with_throughput(frame))  # as plot derives it
+    """bytes_per_second where a row left it empty (as plot does), instructions_per_op and
+    the time normalised by the calibration (ns_per_op_per_ceiling)."""
+    return with_normalised(compare.with_instructions(with_throughput(frame)))  # as plot derives it
 
 
-def load_side(paths: Sequence[str], label: str) -> Side:
+def load_side(paths: Sequence[str], label: str, max_steal: Optional[float] = None) -> Side:
     try:
         results = load_runs(paths)
     except BadInput as e:
         raise BadInput(f"{label}: {e}") from None
-    return Side(label, [str(p) for p in paths], results, _derived(results.ok))
+    ok = _derived(results.ok)
+    dropped = 0
+    if max_steal is not None and STEAL in ok:
+        stolen = ok[STEAL].astype(float) > max_steal
+        dropped = int(stolen.sum())
+        ok = ok[~stolen]
+    return Side(label, [str(p) for p in paths], results, ok, dropped)
 
 
 def _unit_stem(column: str) -> Optional[Tuple[str, str]]:
@@ -165,6 +175,7 @@ class Outcome:
     warnings: List[str] = field(default_factory=list)
     not_compared: Dict[str, Dict[str, int]] = field(default_factory=dict)   # side -> status -> rows
     missing_detail: Dict[tuple, str] = field(default_factory=dict)         # case key -> why it is one-sided
+    work_changes: pd.DataFrame = field(default_factory=pd.DataFrame)        # stats/work.py, over compared cases
 
     @property
     def exit_status(self) -> int:
@@ -206,7 +217,8 @@ def _instructions_unavailable(sides: Sequence[Side]) -> str:
 
 def run(base_paths: Sequence[str], current_paths: Sequence[str], metric: str = TIME,
         options: Options = Options()) -> Outcome:
-    base, current = load_side(base_paths, "BASE"), load_side(current_paths, "CURRENT")
+    base = load_side(base_paths, "BASE", options.max_steal)
+    current = load_side(current_paths, "CURRENT", options.max_steal)
     direction = check_metric(metric, (base, current))
     check_counter_scope(metric, (base, current))
     b, c = compare.blocks_by_case(base.ok, metric), compare.blocks_by_case(current.ok, metric)
@@ -280,4 +292,23 @@ def run(base_paths: Sequence[str], current_paths: Sequence[str], metric: str = T
             outcome.env_notes.append(f"{side.label}'s runs differ among themselves in "
                                      f"{', '.join(watched_own[:6])}{' …' if len(watched_own) > 6 else ''}")
     outcome.env_changes = environment.watched_changes(base.envs, current.envs)
+    outcome.notes += _steal_notes((base, current), options.max_steal)
+    metrics = [m for m in work.work_metrics(base.ok.columns) if m in current.ok and m != metric]
+    outcome.work_changes = work.changes(base.ok, current.ok, metrics, options.work_tolerance, keep)
     return outcome
+
+
+def _steal_notes(sides: Sequence[Side], max_steal: Optional[float]) -> List[str]:
+    """How many rows were left out for steal (--max-steal), or ran under heavy steal."""
+    notes = []
+    for side in sides:
+        if side.steal_dropped:
+            notes.append(f"{side.label}: {side.steal_dropped} ok row{'s' if side.steal_dropped != 1 else ''} "
+                         f"left out, measured while the host stole more than {max_steal:.0%} of the CPU time")
+        elif max_steal is None and STEAL in side.ok:
+            heavy = int((side.ok[STEAL].astype(float) > HEAVY_STEAL).sum())
+            if heavy:
+                notes.append(f"{side.label}: {heavy} of {len(side.ok)} ok rows were measured while the host stole "
+                             f"more than {HEAVY_STEAL:.0%} of the CPU time (steal_fraction; --max-steal leaves "
+                             "them out)")
+    return notes

@@ -151,6 +151,11 @@ def _sections(outcome: Outcome) -> List[Tuple[str, List[str]]]:
                  for side, keys in (("BASE", outcome.primary.only_base), ("CURRENT", outcome.primary.only_current))
                  for k in keys]
         out.append(("Cases on one side only", lines))
+    if not outcome.work_changes.empty:
+        out.append((f"Behaviour changed: work per unit (beyond ±{outcome.primary.options.work_tolerance:.0%}, "
+                    "the sides' process medians apart)",
+                    [f"{clean(compare.case_label(r['name'], r['threads']))}: {clean(r['words'])}"
+                     for _, r in outcome.work_changes.iterrows()]))
     few = outcome.primary.table[outcome.primary.table["note"].str.startswith("too few samples")]
     if not few.empty:
         out.append(("Too few samples (inconclusive)", [f"{clean(r['case'])}: {r['note']}" for _, r in few.iterrows()]))
