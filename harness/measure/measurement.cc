@@ -1,7 +1,8 @@
+#include "harness/measure/measurement.h"
+
 #include <sys/statvfs.h>
 
 #include "harness/measure/report_keys.h"
-#include "harness/measure/measurement.h"
 
 namespace mapbench {
 
