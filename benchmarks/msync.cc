@@ -80,7 +80,7 @@ const char* MethodName(Method m) {
   return "?";
 }
 
-// What each method promises when it returns (Durability in harness/writeback.h).
+// What each method promises when it returns (Durability in harness/kernel/writeback.h).
 Durability Promise(Method m) {
   switch (m) {
     case Method::kNone:
