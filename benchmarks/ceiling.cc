@@ -7,10 +7,10 @@
 // Kernel paths: none in the timed region: it is the memory system alone.
 #include <sys/mman.h>
 
-#include "harness/measure/access.h"
 #include "harness/kernel/resources.h"
-#include "harness/run/scratch.h"
 #include "harness/kernel/smaps.h"
+#include "harness/measure/access.h"
+#include "harness/run/scratch.h"
 #include "harness/workload.h"
 
 namespace mapbench {

@@ -38,11 +38,11 @@
 
 #include "harness/kernel/cache_control.h"
 #include "harness/kernel/memory_cgroup.h"
-#include "harness/measure/parallel.h"
 #include "harness/kernel/resources.h"
+#include "harness/kernel/tlb_counts.h"
+#include "harness/measure/parallel.h"
 #include "harness/run/scratch.h"
 #include "harness/run/series.h"
-#include "harness/kernel/tlb_counts.h"
 #include "harness/workload.h"
 
 namespace mapbench {

@@ -43,10 +43,10 @@
 
 #include "harness/kernel/cache_control.h"
 #include "harness/kernel/resources.h"
-#include "harness/run/scratch.h"
-#include "harness/measure/stream_checksum.h"
 #include "harness/kernel/vma.h"
+#include "harness/measure/stream_checksum.h"
 #include "harness/process/workers.h"
+#include "harness/run/scratch.h"
 #include "harness/workload.h"
 
 namespace mapbench {

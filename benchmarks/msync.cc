@@ -29,13 +29,13 @@
 #include <cstring>
 #include <vector>
 
-#include "harness/process/child_process.h"
+#include "harness/kernel/resources.h"
+#include "harness/kernel/writeback.h"
 #include "harness/measure/file_content.h"
 #include "harness/measure/phases.h"
-#include "harness/kernel/resources.h"
+#include "harness/process/child_process.h"
 #include "harness/run/scratch.h"
 #include "harness/workload.h"
-#include "harness/kernel/writeback.h"
 
 namespace mapbench {
 namespace {
@@ -80,7 +80,7 @@ const char* MethodName(Method m) {
   return "?";
 }
 
-// What each method promises when it returns (Durability in harness/writeback.h).
+// What each method promises when it returns (Durability in harness/kernel/writeback.h).
 Durability Promise(Method m) {
   switch (m) {
     case Method::kNone:

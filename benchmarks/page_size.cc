@@ -39,14 +39,14 @@
 #include <map>
 #include <thread>
 
-#include "harness/run/environment.h"
 #include "harness/kernel/faults.h"
 #include "harness/kernel/page_backing.h"
+#include "harness/kernel/resources.h"
+#include "harness/kernel/smaps.h"
 #include "harness/measure/phases.h"
 #include "harness/measure/pointer_chase.h"
-#include "harness/kernel/resources.h"
+#include "harness/run/environment.h"
 #include "harness/run/scratch.h"
-#include "harness/kernel/smaps.h"
 #include "harness/workload.h"
 
 #ifndef MAP_HUGE_SHIFT

@@ -42,11 +42,11 @@
 #include <thread>
 
 #include "harness/kernel/cache_control.h"
-#include "harness/run/environment.h"
 #include "harness/kernel/faults.h"
 #include "harness/kernel/page_backing.h"
-#include "harness/measure/phases.h"
 #include "harness/kernel/resources.h"
+#include "harness/measure/phases.h"
+#include "harness/run/environment.h"
 #include "harness/run/scratch.h"
 #include "harness/workload.h"
 

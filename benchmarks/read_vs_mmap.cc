@@ -13,9 +13,9 @@
 #include <cstring>
 #include <vector>
 
-#include "harness/measure/access.h"
 #include "harness/kernel/cache_control.h"
 #include "harness/kernel/resources.h"
+#include "harness/measure/access.h"
 #include "harness/run/scratch.h"
 #include "harness/workload.h"
 

@@ -36,10 +36,10 @@
 #include <thread>
 #include <vector>
 
-#include "harness/measure/counters.h"
-#include "harness/measure/parallel.h"
 #include "harness/kernel/resources.h"
 #include "harness/kernel/tlb_counts.h"
+#include "harness/measure/counters.h"
+#include "harness/measure/parallel.h"
 #include "harness/process/workers.h"
 #include "harness/workload.h"
 

@@ -27,12 +27,12 @@
 #include <vector>
 
 #include "harness/kernel/cache_control.h"
-#include "harness/process/child_process.h"
+#include "harness/kernel/resources.h"
+#include "harness/kernel/smaps.h"
 #include "harness/measure/file_content.h"
 #include "harness/measure/phases.h"
-#include "harness/kernel/resources.h"
+#include "harness/process/child_process.h"
 #include "harness/run/scratch.h"
-#include "harness/kernel/smaps.h"
 #include "harness/workload.h"
 
 namespace mapbench {

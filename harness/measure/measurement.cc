@@ -1,8 +1,9 @@
+#include "harness/measure/measurement.h"
+
 #include <sys/statvfs.h>
 
-#include "harness/measure/report_keys.h"
-#include "harness/measure/measurement.h"
 #include "harness/measure/noise.h"
+#include "harness/measure/report_keys.h"
 
 namespace mapbench {
 

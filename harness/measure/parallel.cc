@@ -7,8 +7,8 @@
 #include <limits>
 #include <sstream>
 
-#include "harness/measure/report_keys.h"
 #include "harness/kernel/resources.h"
+#include "harness/measure/report_keys.h"
 
 namespace mapbench {
 

@@ -21,8 +21,8 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/measure/counters.h"
 #include "harness/kernel/system_files.h"
+#include "harness/measure/counters.h"
 
 namespace mapbench {
 

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "harness/measure/counters.h"
-#include "harness/measure/run_context.h"
 #include "harness/measure/measurement.h"
+#include "harness/measure/run_context.h"
 
 namespace mapbench {
 

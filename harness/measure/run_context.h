@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/measure/counters.h"
 #include "harness/kernel/system_files.h"
+#include "harness/measure/counters.h"
 
 namespace mapbench {
 

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "harness/kernel/resources.h"
+#include "harness/process/fork.h"
 
 namespace mapbench {
 namespace {
@@ -44,11 +45,7 @@ bool WriteAll(int fd, const std::string& bytes) {
   return true;
 }
 
-[[noreturn]] void RunChild(const ChildProcess::Body& body, int release_fd, int report_fd) {
-  // The parent's handlers remove the scratch directory: that is the parent's job.
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
-  signal(SIGHUP, SIG_DFL);
+int RunChild(const ChildProcess::Body& body, int release_fd, int report_fd) {
   ChildReport report;
   try {
     ChildProcess::Link link(release_fd);
@@ -61,7 +58,7 @@ bool WriteAll(int fd, const std::string& bytes) {
   }
   if (report.ok) report.error.clear();
   const bool sent = WriteAll(report_fd, EncodeChildReport(report));
-  _exit(sent && report.ok ? 0 : 1);
+  return sent && report.ok ? 0 : 1;
 }
 
 }  // namespace
@@ -115,16 +112,15 @@ std::optional<ChildProcess> ChildProcess::Start(const Body& body, std::string* e
     close(release[1]);
     return std::nullopt;
   }
-  pid_t pid = fork();
+  ForkOptions options;
+  // The parent's handlers remove the scratch directory: that is the parent's job.
+  options.default_signals = {SIGINT, SIGTERM, SIGHUP};
+  options.close_fds = {release[1], report[0]};
+  pid_t pid = ForkChild(
+      options, [&] { return RunChild(body, release[0], report[1]); }, error);
   if (pid < 0) {
-    *error = SysError("fork");
     for (int fd : {release[0], release[1], report[0], report[1]}) close(fd);
     return std::nullopt;
-  }
-  if (pid == 0) {
-    close(release[1]);
-    close(report[0]);
-    RunChild(body, release[0], report[1]);
   }
   close(release[0]);
   close(report[1]);
@@ -151,12 +147,7 @@ ChildProcess::~ChildProcess() { Reap(); }
 void ChildProcess::Reap() {
   CloseRelease();
   if (report_fd_ >= 0) close(std::exchange(report_fd_, -1));
-  if (pid_ > 0) {
-    kill(pid_, SIGKILL);
-    while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-  }
+  if (pid_ > 0) KillAndReap(std::exchange(pid_, -1));
 }
 
 void ChildProcess::CloseRelease() {

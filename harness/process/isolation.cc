@@ -2,9 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +14,7 @@
 #include <iostream>
 
 #include "harness/kernel/resources.h"
+#include "harness/process/fork.h"
 
 namespace mapbench {
 namespace {
@@ -51,36 +50,17 @@ ChildResult RunInChild(const std::function<int(int result_fd)>& body, double tim
     return result;
   }
   UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
-  std::cout.flush();
-  std::fflush(nullptr);
-  const pid_t parent = getpid();
-  // A Ctrl-C between fork() and current_child.store() would find no child to stop, and
-  // the handler would remove the scratch directory under a case still running: the
-  // signals the handler serves wait until the child is known.
-  sigset_t stop_signals, old_mask;
-  sigemptyset(&stop_signals);
-  for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stop_signals, signal_number);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
-  pid_t child = fork();
-  if (child != 0) {
-    if (child > 0) current_child.store(child);
-    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-  }
-  if (child < 0) {
-    result.error = SysError("fork");
-    return result;
-  }
-  if (child == 0) {
-    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(125);  // the parent died before prctl took effect
-    read_end.reset();
-    int code = body(write_end.get());
-    std::cout.flush();
-    std::cerr.flush();
-    std::fflush(nullptr);
-    _exit(code);
-  }
+  ForkOptions options;
+  options.flush_stdio = true;
+  // A Ctrl-C between fork() and the store of the child's pid would find no child to
+  // stop, and the handler would remove the scratch directory under a case still
+  // running: the signals the handler serves wait until the child is known.
+  options.publish_pid = &current_child;
+  options.die_with_parent_exit_code = 125;
+  options.close_fds = {read_end.get()};
+  const int result_fd = write_end.get();
+  pid_t child = ForkChild(options, [&] { return body(result_fd); }, &result.error);
+  if (child < 0) return result;
   write_end.reset();
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::duration<double>(timeout_seconds);
@@ -102,8 +82,7 @@ ChildResult RunInChild(const std::function<int(int result_fd)>& body, double tim
     pid_t done = waitpid(child, &status, WNOHANG);
     if (done == child) break;
     if (std::chrono::steady_clock::now() > deadline) {
-      kill(child, SIGKILL);
-      waitpid(child, &status, 0);
+      KillAndReap(child);
       current_child.store(0);
       result.end = ChildResult::End::kTimedOut;
       return result;

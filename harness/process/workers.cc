@@ -5,16 +5,13 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <climits>
 #include <cstring>
 
 namespace mapbench {
@@ -83,23 +80,6 @@ std::string DescribeWaitStatus(int status) {
   return "ended with wait status " + std::to_string(status);
 }
 
-void CloseAllExcept(std::vector<int> keep) {
-  keep.erase(std::remove_if(keep.begin(), keep.end(), [](int fd) { return fd < 3; }), keep.end());
-  std::sort(keep.begin(), keep.end());
-  unsigned int next = 3;
-  for (int fd : keep) {
-    if (static_cast<unsigned int>(fd) > next) syscall(SYS_close_range, next, fd - 1, 0);
-    next = static_cast<unsigned int>(fd) + 1;
-  }
-  if (syscall(SYS_close_range, next, UINT_MAX, 0) == 0) return;
-  // No close_range (kernel < 5.9): close one by one up to the descriptor limit.
-  long limit = sysconf(_SC_OPEN_MAX);
-  for (long fd = next; fd < limit; ++fd) {
-    if (!std::binary_search(keep.begin(), keep.end(), static_cast<int>(fd)))
-      close(static_cast<int>(fd));
-  }
-}
-
 std::unique_ptr<ForkedWorker> ForkedWorker::Start(const Body& body,
                                                   const std::vector<int>& keep_fds,
                                                   std::string* error) {
@@ -109,30 +89,15 @@ std::unique_ptr<ForkedWorker> ForkedWorker::Start(const Body& body,
     return nullptr;
   }
   UniqueFd parent_end(ends[0]), child_end(ends[1]);
-  const pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0) {
-    *error = SysError("fork");
-    return nullptr;
-  }
-  if (pid == 0) {
-    // The child of a possibly multi-threaded parent: nothing here takes a lock another
-    // thread could hold (glibc's malloc is fork-safe), and it ends with _exit, never the
-    // parent's atexit handlers or static destructors.
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) signal(sig, SIG_DFL);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(124);  // the parent is already gone
-    std::vector<int> keep = keep_fds;
-    keep.push_back(child_end.get());
-    CloseAllExcept(keep);
-    int code = 125;
-    try {
-      code = body(child_end.get());
-    } catch (...) {
-      code = 125;
-    }
-    _exit(code);
-  }
+  ForkOptions options;
+  options.default_signals = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+  options.die_with_parent_exit_code = 124;
+  options.keep_only_fds = keep_fds;
+  options.keep_only_fds->push_back(child_end.get());
+  options.exception_exit_code = 125;
+  const int channel = child_end.get();
+  pid_t pid = ForkChild(options, [&] { return body(channel); }, error);
+  if (pid < 0) return nullptr;
   child_end.reset();
   return std::unique_ptr<ForkedWorker>(new ForkedWorker(pid, std::move(parent_end)));
 }
@@ -140,10 +105,7 @@ std::unique_ptr<ForkedWorker> ForkedWorker::Start(const Body& body,
 ForkedWorker::~ForkedWorker() {
   if (pid_ <= 0 || reaped_) return;
   channel_.reset();
-  kill(pid_, SIGKILL);
-  int status;
-  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-  }
+  KillAndReap(pid_);
 }
 
 std::string ForkedWorker::ReapIfExited() {
@@ -193,10 +155,7 @@ std::string ForkedWorker::Finish(int timeout_ms) {
     if (waited_ms > timeout_ms) break;
     usleep(200);
   }
-  kill(pid_, SIGKILL);
-  int status;
-  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-  }
+  KillAndReap(pid_);
   reaped_ = true;
   exit_description_ = "did not exit within " + std::to_string(timeout_ms) + " ms (killed)";
   return exit_description_;

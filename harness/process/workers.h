@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "harness/kernel/resources.h"
+#include "harness/process/fork.h"
 
 namespace mapbench {
 
@@ -29,9 +30,7 @@ std::string ReceiveAll(int fd, void* data, size_t size, int timeout_ms, bool* cl
 // "exited with status 3", "killed by signal 9 (Killed)" from a waitpid status.
 std::string DescribeWaitStatus(int status);
 
-// Closes every descriptor >= 3 except those in `keep` (for a freshly forked child, so
-// it holds no end of another worker's channel and EOF reaches whoever waits for it).
-void CloseAllExcept(std::vector<int> keep);
+// CloseAllExcept (for a freshly forked child) is in process/fork.h.
 
 class ForkedWorker {
  public:

@@ -13,11 +13,11 @@
 #include <iostream>
 #include <random>
 
+#include "harness/kernel/memory_cgroup.h"
+#include "harness/process/isolation.h"
 #include "harness/run/csv_reporter.h"
 #include "harness/run/environment.h"
 #include "harness/run/flags.h"
-#include "harness/process/isolation.h"
-#include "harness/kernel/memory_cgroup.h"
 #include "harness/run/registry.h"
 #include "harness/run/scratch.h"
 #include "harness/run/series.h"

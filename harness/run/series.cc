@@ -6,8 +6,8 @@
 
 #include <cstdio>
 
-#include "harness/run/csv_reporter.h"
 #include "harness/kernel/resources.h"
+#include "harness/run/csv_reporter.h"
 
 namespace mapbench {
 namespace {

@@ -1,4 +1,4 @@
-// Fuzzes the /proc/<pid>/maps parser (harness/vma). The raw input is parsed as maps
+// Fuzzes the /proc/<pid>/maps parser (harness/kernel/vma). The raw input is parsed as maps
 // text: every entry it keeps must be a real range with a 4-letter permission field.
 // Then the input drives a FuzzedDataProvider that builds an address-ordered list of
 // VMAs, written as the kernel writes them: it must parse back to the same entries, and

@@ -1,4 +1,4 @@
-// Fuzzes the small text helpers every /proc and /sys reader uses (harness/system_files):
+// Fuzzes the small text helpers every /proc and /sys reader uses (harness/kernel/system_files):
 // ParseUnsigned, Trim and SelectedChoice. Invariants: ParseUnsigned accepts exactly the
 // strings of decimal digits whose value fits in 64 bits, and the value is the digits'
 // value; Trim removes exactly the surrounding blanks; the bracketed word of a sysfs

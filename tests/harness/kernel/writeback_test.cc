@@ -10,10 +10,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "harness/measure/file_content.h"
 #include "harness/kernel/page_backing.h"
 #include "harness/kernel/smaps.h"
 #include "harness/kernel/system_files.h"
+#include "harness/measure/file_content.h"
 
 namespace mapbench {
 namespace {

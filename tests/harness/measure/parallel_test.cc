@@ -10,9 +10,9 @@
 #include <limits>
 #include <thread>
 
+#include "harness/measure/run_context.h"
 #include "harness/run/csv_reporter.h"
 #include "harness/run/registry.h"
-#include "harness/measure/run_context.h"
 #include "harness/workload.h"
 #include "tests/harness/fake_perf.h"
 #include "tests/harness/sanitizers.h"

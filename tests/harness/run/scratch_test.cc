@@ -7,10 +7,10 @@
 
 #include <vector>
 
-#include "harness/measure/access.h"
 #include "harness/kernel/cache_control.h"
 #include "harness/kernel/resources.h"
 #include "harness/kernel/system_files.h"
+#include "harness/measure/access.h"
 
 namespace mapbench {
 namespace {
