@@ -1,0 +1,412 @@
+"""The statistics of an interleaved run: the arms of one run, compared slot by slot. Nothing
+here prints or draws.
+
+`mapbench --interleave KNOB=A,B[,...]` runs every case under each value of a knob (an
+*arm*; arm 0 is the baseline) in randomised, balanced order: for every case and every
+process slot the arms run one after the other, each in a child process of its own. Two
+arms of the same slot are adjacent in time, so they share most of what makes process
+medians spread on a noisy machine (the load on the host, the balloon's state, the
+frequency): the difference inside a slot is far less noisy than the difference between
+independent processes. compare.py's Mann–Whitney test on process medians throws that
+pairing away; this module keeps it.
+
+Per case, for arm j against arm 0:
+
+- one *pair* per process slot `(run_id, process)` that has both arms: the median over the
+  repetitions of each arm, and the log-ratio `d = log(median_j / median_0)`. A slot that
+  lacks an arm (a crash, a skipped row) gives no pair and is counted;
+- the Wilcoxon signed-rank test, two-sided, on the `d`: exact (the null distribution of
+  the positive rank sum W+ by dynamic programming; with tied |d| the exact conditional
+  distribution over the midranks), zeros dropped (Wilcoxon's convention, as scipy's
+  default), normal approximation with tie correction only above MAX_EXACT pairs;
+- the Hodges–Lehmann estimate of the median log-ratio (the median of the Walsh averages
+  `(d_i + d_k) / 2`, i <= k) with its distribution-free interval: the k-th smallest and
+  k-th largest Walsh averages, k from the exact signed-rank distribution (like
+  stats.median_ci, the real coverage is kept when few pairs cannot reach the asked one);
+  ratio = exp(estimate), interval = exp(bounds);
+- Benjamini–Hochberg over the cases and the verdict of compare.decide (same threshold and
+  alpha semantics); fewer than `min_pairs(alpha)` pairs can never reach significance
+  (the smallest two-sided p of n pairs is 2 / 2^n) and is inconclusive, said so.
+
+The table has compare.compare_blocks' columns (unit "pair"; n_base / n_current count the
+process slots that have each arm) plus n_pairs, so compare_report presents it unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+import pandas as pd
+
+from mapbench_cli import compare, schema, stats
+from mapbench_cli.compare import CaseKey, Comparison, Options
+
+ARM = "arm"
+VARIANT = "variant"
+ARM_POSITION = "arm_position"
+PAIR = "pair"
+MAX_EXACT = 1000          # pairs; above, the normal approximation (tie-corrected)
+
+COLUMNS = tuple(c for c in compare.COLUMNS[:6]) + ("n_pairs",) + tuple(compare.COLUMNS[6:])
+
+
+# --- which rows belong to which arm -------------------------------------------------------
+
+def arm_numbers(frame: pd.DataFrame) -> pd.Series:
+    """The arm of each row as a float (NaN where the run was not interleaved)."""
+    if ARM not in frame:
+        return pd.Series(np.nan, index=frame.index, dtype=float)
+    raw = frame[ARM]
+    if raw.dtype == object:
+        raw = raw.astype(str).str.strip().replace("", None)
+    return pd.to_numeric(raw, errors="coerce").astype(float)
+
+
+def arms(frame: pd.DataFrame) -> List[int]:
+    values = arm_numbers(frame)
+    return sorted(int(a) for a in set(values[np.isfinite(values)]))
+
+
+def is_interleaved(frame: pd.DataFrame) -> bool:
+    """An arm column with at least two arms: the rows of an interleaved run."""
+    return len(arms(frame)) >= 2
+
+
+def variant_labels(frame: pd.DataFrame, interleave: Optional[Mapping] = None) -> Dict[int, str]:
+    """Arm -> what it ran ("thp.enabled=never"): the variant column, else environment.json's
+    interleave block, else "arm N"."""
+    out: Dict[int, str] = {}
+    numbers = arm_numbers(frame)
+    knob = (interleave or {}).get("knob")
+    values = list((interleave or {}).get("values") or [])
+    for arm in arms(frame):
+        label = ""
+        if VARIANT in frame:
+            seen = [str(v).strip() for v in frame.loc[numbers == arm, VARIANT] if str(v).strip()]
+            label = seen[0] if seen else ""
+        if not label and knob and arm < len(values):
+            label = f"{knob}={values[arm]}"
+        out[arm] = label or f"arm {arm}"
+    return out
+
+
+# --- pairs ---------------------------------------------------------------------------------
+
+@dataclass
+class Pairs:
+    """The pairs of one case: per process slot with both arms, the median of each arm."""
+    key: CaseKey
+    slots: List[Tuple[str, float]]          # (run_id, process) of each pair
+    base: np.ndarray                        # median of arm 0 per slot
+    current: np.ndarray                     # median of arm j per slot
+    base_values: np.ndarray                 # every repetition of arm 0 in the paired slots
+    current_values: np.ndarray
+    slots_base: int = 0                     # slots having arm 0 / arm j at all
+    slots_current: int = 0
+    without_pair: int = 0                   # slots with one arm only (no pair)
+    zero_median: int = 0                    # pairs dropped: one median 0, the log-ratio undefined
+
+    @property
+    def log_ratios(self) -> np.ndarray:
+        return log_ratios(self.current, self.base)
+
+
+def log_ratios(current: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """log(current / base) elementwise; 0/0 counts as no change (0)."""
+    current, base = np.asarray(current, float), np.asarray(base, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.log(current) - np.log(base)
+    return np.where((current == 0) & (base == 0), 0.0, d)
+
+
+def _slot_frame(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
+    index = frame.index
+    data = pd.DataFrame({
+        "name": frame["name"].astype(str),
+        "threads": frame["threads"].astype(float).fillna(1.0) if "threads" in frame else pd.Series(1.0, index=index),
+        "run": frame["run_id"].astype(str) if "run_id" in frame else pd.Series("", index=index),
+        "process": frame["process"].astype(float).fillna(0.0) if "process" in frame else pd.Series(0.0, index=index),
+        "arm": arm_numbers(frame),
+        "v": frame[metric].astype(float) if metric in frame else pd.Series(np.nan, index=index),
+    })
+    return data[np.isfinite(data["v"]) & np.isfinite(data["arm"])]
+
+
+def pairs_by_case(frame: pd.DataFrame, metric: str, arm: int, baseline: int = 0) -> Dict[CaseKey, Pairs]:
+    """Per case (in row order), the pairs of `arm` against `baseline` over the process slots.
+
+    Rows are filtered by the caller (usable rows only). A case with rows of only one of the
+    two arms has no entry (it is one-sided: see one_sided)."""
+    data = _slot_frame(frame, metric)
+    data = data[data["arm"].isin([baseline, arm])]
+    out: Dict[CaseKey, Pairs] = {}
+    for (name, threads), part in data.groupby(["name", "threads"], sort=False):
+        if not ((part["arm"] == baseline).any() and (part["arm"] == arm).any()):
+            continue
+        slots, base, current, base_values, current_values = [], [], [], [], []
+        have = {baseline: 0, arm: 0}
+        lone = zero = 0
+        for slot, block in part.groupby(["run", "process"], sort=True):
+            x = block.loc[block["arm"] == baseline, "v"].to_numpy(float)
+            y = block.loc[block["arm"] == arm, "v"].to_numpy(float)
+            have[baseline] += bool(x.size)
+            have[arm] += bool(y.size)
+            if not (x.size and y.size):
+                lone += 1
+                continue
+            mx, my = float(np.median(x)), float(np.median(y))
+            if (mx == 0) != (my == 0):
+                zero += 1
+                continue
+            slots.append((str(slot[0]), float(slot[1])))
+            base.append(mx)
+            current.append(my)
+            base_values.append(x)
+            current_values.append(y)
+        out[(str(name), float(threads))] = Pairs(
+            (str(name), float(threads)), slots, np.array(base, float), np.array(current, float),
+            np.concatenate(base_values) if base_values else np.array([]),
+            np.concatenate(current_values) if current_values else np.array([]),
+            have[baseline], have[arm], lone, zero)
+    return out
+
+
+def one_sided(frame: pd.DataFrame, metric: str, arm: int, baseline: int = 0) -> Tuple[List[CaseKey], List[CaseKey]]:
+    """(cases with values in `baseline` only, cases with values in `arm` only), in row order."""
+    data = _slot_frame(frame, metric)
+    only_base, only_current = [], []
+    for (name, threads), part in data.groupby(["name", "threads"], sort=False):
+        b, c = (part["arm"] == baseline).any(), (part["arm"] == arm).any()
+        if b and not c:
+            only_base.append((str(name), float(threads)))
+        elif c and not b:
+            only_current.append((str(name), float(threads)))
+    return only_base, only_current
+
+
+# --- the signed-rank distribution ----------------------------------------------------------
+
+def _rank_sum_pmf(ranks: Sequence[int]) -> np.ndarray:
+    """P(sum of a random subset of `ranks` = w), each included with probability 1/2."""
+    total = int(sum(ranks))
+    pmf = np.zeros(total + 1)
+    pmf[0] = 1.0
+    top = 0
+    for r in ranks:
+        r = int(r)
+        shifted = pmf[: top + 1].copy()
+        pmf[: top + 1] *= 0.5
+        pmf[r: r + top + 1] += 0.5 * shifted
+        top += r
+    return pmf
+
+
+@functools.lru_cache(maxsize=256)
+def null_cdf(n: int) -> np.ndarray:
+    """P(W+ <= w) for w = 0 .. n(n+1)/2: the exact null of the signed-rank statistic of n
+    pairs without ties."""
+    return np.minimum(np.cumsum(_rank_sum_pmf(range(1, n + 1))), 1.0)
+
+
+def _two_sided(cdf: np.ndarray, w) -> np.ndarray:
+    """2 min(P(W <= w), P(W >= w)), capped at 1, for a symmetric null with cdf `cdf`."""
+    w = np.asarray(w, dtype=int)
+    below = cdf[w]
+    above = 1.0 - np.where(w > 0, cdf[np.maximum(w - 1, 0)], 0.0)
+    return np.minimum(1.0, 2.0 * np.minimum(below, above))
+
+
+def smallest_p(n: int) -> float:
+    """The smallest two-sided signed-rank p-value n pairs can give (every sign alike): 2 / 2^n."""
+    return 1.0 if n < 1 else min(1.0, 2.0 / 2.0 ** n)
+
+
+def min_pairs(alpha: float) -> int:
+    """The fewest pairs whose smallest possible two-sided p is below alpha (6 at alpha 0.05)."""
+    n = 1
+    while smallest_p(n) >= alpha:
+        n += 1
+    return n
+
+
+def signed_rank_p(d: Sequence[float]) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of the differences `d` (zeros dropped; exact, with
+    ties by their midranks; 1 when nothing is left)."""
+    from scipy.stats import rankdata
+
+    d = np.asarray(d, float)
+    d = d[np.isfinite(d) & (d != 0)]
+    n = d.size
+    if n == 0:
+        return 1.0
+    ranks = rankdata(np.abs(d))
+    if n > MAX_EXACT:
+        return _normal_p(d, ranks)
+    doubled = np.rint(2 * ranks).astype(int)
+    w = int(doubled[d > 0].sum())
+    if np.all(doubled % 2 == 0) and len(set(doubled)) == n:   # no ties: the cached null of n
+        return float(_two_sided(null_cdf(n), w // 2))
+    cdf = np.minimum(np.cumsum(_rank_sum_pmf(doubled)), 1.0)
+    return float(_two_sided(cdf, w))
+
+
+def _normal_p(d: np.ndarray, ranks: np.ndarray) -> float:
+    from scipy.stats import norm
+
+    n = d.size
+    w = ranks[d > 0].sum()
+    mean = n * (n + 1) / 4
+    var = n * (n + 1) * (2 * n + 1) / 24
+    _, counts = np.unique(ranks, return_counts=True)
+    var -= (counts * (counts ** 2 - 1)).sum() / 48
+    if var <= 0:
+        return 1.0
+    return float(min(1.0, 2 * norm.sf(abs(w - mean) / math.sqrt(var))))
+
+
+def signed_rank_p_rows(d: np.ndarray) -> np.ndarray:
+    """Row-wise two-sided signed-rank p-values of a 2-D array; NaN and zeros are dropped from
+    their row. Vectorised for the common case (no ties), row by row otherwise."""
+    d = np.atleast_2d(np.asarray(d, float))
+    d = np.where(d == 0, np.nan, d)
+    out = np.ones(d.shape[0])
+    finite = np.isfinite(d)
+    n = finite.sum(axis=1)
+    a = np.where(finite, np.abs(d), np.inf)
+    order = np.argsort(a, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(1, d.shape[1] + 1)[None, :].repeat(d.shape[0], 0), axis=1)
+    sorted_a = np.take_along_axis(a, order, axis=1)
+    tied = (np.diff(sorted_a, axis=1) == 0) & np.isfinite(sorted_a[:, 1:])
+    tied = tied.any(axis=1)
+    w = np.where(finite & (d > 0), ranks, 0).sum(axis=1)
+    for size in np.unique(n):
+        rows = (n == size) & ~tied
+        if size == 0 or not rows.any():
+            continue
+        if size > MAX_EXACT:
+            tied |= rows
+            continue
+        out[rows] = _two_sided(null_cdf(int(size)), w[rows])
+    for i in np.flatnonzero(tied):
+        out[i] = signed_rank_p(d[i])
+    return out
+
+
+# --- Hodges–Lehmann ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Shift:
+    estimate: float          # median of the Walsh averages
+    low: float
+    high: float
+    coverage: float          # of [low, high], from the exact signed-rank null (no ties)
+
+
+def walsh_averages(d: Sequence[float]) -> np.ndarray:
+    d = np.asarray(d, float)
+    i, k = np.triu_indices(d.size)
+    return (d[i] + d[k]) / 2
+
+
+def _walsh_rank(n: int, confidence: float) -> Tuple[int, float]:
+    """(k, coverage): the interval is the k-th smallest to k-th largest Walsh average."""
+    if n > MAX_EXACT:
+        from scipy.stats import norm
+        mean, sd = n * (n + 1) / 4, math.sqrt(n * (n + 1) * (2 * n + 1) / 24)
+        k = max(1, int(math.floor(mean - norm.ppf(1 - (1 - confidence) / 2) * sd)))
+        return k, confidence
+    cdf = null_cdf(n)
+    tail = (1 - confidence) / 2
+    k = max(1, int(np.searchsorted(cdf, tail + 1e-12, side="right")))
+    return k, float(max(0.0, 1 - 2 * cdf[k - 1]))
+
+
+def hodges_lehmann(d: Sequence[float], confidence: float = 0.95) -> Shift:
+    """The Hodges–Lehmann estimate of the centre of `d` with its distribution-free interval."""
+    d = np.asarray(d, float)
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        return Shift(math.nan, math.nan, math.nan, 0.0)
+    walsh = np.sort(walsh_averages(d))
+    k, coverage = _walsh_rank(d.size, confidence)
+    return Shift(float(np.median(walsh)), float(walsh[k - 1]), float(walsh[walsh.size - k]), coverage)
+
+
+def hodges_lehmann_rows(d: np.ndarray) -> np.ndarray:
+    """Row-wise Hodges–Lehmann estimates of a 2-D array (NaN cells ignored)."""
+    d = np.atleast_2d(np.asarray(d, float))
+    i, k = np.triu_indices(d.shape[1])
+    walsh = (d[:, i] + d[:, k]) / 2
+    with warnings.catch_warnings():   # a row without a value: NaN, said by the caller
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(walsh, axis=1)
+
+
+# --- the comparison ------------------------------------------------------------------------
+
+def too_few_note(n: int, needed: int, alpha: float) -> str:
+    return (f"too few pairs ({n} process slot{'s' if n != 1 else ''} with both arms): the signed-rank test needs "
+            f"{needed} to reach p < {alpha:g} (smallest possible p with {n}: {smallest_p(n):.3f})")
+
+
+def compare_pairs(pairs: Mapping[CaseKey, Pairs], metric: str, options: Options = Options(),
+                  direction: Optional[str] = None, only_base: Sequence[CaseKey] = (),
+                  only_current: Sequence[CaseKey] = ()) -> Comparison:
+    """A Comparison (compare.py's shape, unit "pair", plus n_pairs) of arm j against arm 0."""
+    direction = direction or schema.direction(metric)
+    if direction is None:
+        raise ValueError(f"{metric} has no direction (not an outcome)")
+    needed = min_pairs(options.alpha)
+    rows = []
+    for key, pair in pairs.items():
+        d = pair.log_ratios
+        n = int(d.size)
+        row = dict(case=compare.case_label(*key), name=key[0], threads=key[1], unit=PAIR,
+                   n_base=pair.slots_base, n_current=pair.slots_current, n_pairs=n,
+                   samples_base=int(pair.base_values.size), samples_current=int(pair.current_values.size))
+        for side, v in (("base", pair.base_values), ("current", pair.current_values)):
+            if v.size:
+                interval = stats.median_ci(v, options.confidence)
+                row[f"median_{side}"], row[f"{side}_ci_low"], row[f"{side}_ci_high"] = (
+                    float(np.median(v)), interval.low, interval.high)
+            else:
+                row[f"median_{side}"] = row[f"{side}_ci_low"] = row[f"{side}_ci_high"] = math.nan
+        shift = hodges_lehmann(d, options.confidence)
+        r, low, high = (math.exp(shift.estimate), math.exp(shift.low), math.exp(shift.high)) if n else (math.nan,) * 3
+        row.update(ratio=r, ratio_ci_low=low, ratio_ci_high=high,
+                   worse_factor=compare.worse_factor(r, direction) if n else math.nan,
+                   p_value=signed_rank_p(d) if n >= needed else math.nan)
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("p_adjusted", "verdict", "note")])
+    table["p_adjusted"] = compare.benjamini_hochberg(table["p_value"].to_numpy(dtype=float)) if rows else []
+    decide_options = dataclasses.replace(options, min_samples=needed)
+    verdicts = []
+    for r in table.itertuples():
+        if r.n_pairs < needed:
+            verdicts.append((compare.INCONCLUSIVE, too_few_note(int(r.n_pairs), needed, options.alpha)))
+        else:
+            verdicts.append(compare.decide(r.p_adjusted, r.ratio, (r.ratio_ci_low, r.ratio_ci_high), direction,
+                                           decide_options, int(r.n_pairs), int(r.n_pairs), PAIR))
+    table["verdict"] = [v for v, _ in verdicts]
+    table["note"] = [n for _, n in verdicts]
+    return Comparison(metric, direction, options, table[list(COLUMNS)], list(only_base), list(only_current))
+
+
+def compare_arms(frame: pd.DataFrame, metric: str, arm: int, options: Options = Options(),
+                 direction: Optional[str] = None, baseline: int = 0,
+                 cases: Optional[set] = None) -> Tuple[Comparison, Dict[CaseKey, Pairs]]:
+    """Arm `arm` against `baseline` over the usable rows `frame` (optionally only `cases`)."""
+    pairs = pairs_by_case(frame, metric, arm, baseline)
+    only_base, only_current = one_sided(frame, metric, arm, baseline)
+    if cases is not None:
+        pairs = {k: v for k, v in pairs.items() if k in cases}
+        only_base = [k for k in only_base if k in cases]
+        only_current = [k for k in only_current if k in cases]
+    return compare_pairs(pairs, metric, options, direction, only_base, only_current), pairs
