@@ -201,6 +201,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command == "plot":
             return plot.plot_command(args.runs, args.out, say=_say, warn=warn)
         if args.command == "compare":
+            from mapbench_cli import paired_compare  # paired hook: `compare RUN`, one interleaved run
+            if paired_compare.wants_paired(args):  # paired hook
+                return paired_compare.compare_command(args.pair[0], args.metric, options_from(args), args.markdown,  # paired hook
+                                                      args.csv, args.plot, say=_say)  # paired hook
             base, current = _sides(parser, args)
             from mapbench_cli import compare_report
             return compare_report.compare_command(base, current, args.metric, options_from(args),

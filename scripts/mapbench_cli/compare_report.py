@@ -210,6 +210,7 @@ def _instructions_unavailable(sides: Sequence[Side]) -> str:
 def run(base_paths: Sequence[str], current_paths: Sequence[str], metric: str = TIME,
         options: Options = Options()) -> Outcome:
     base, current = load_side(base_paths, "BASE"), load_side(current_paths, "CURRENT")
+    from mapbench_cli import paired_compare; paired_compare.refuse_interleaved((base, current))  # paired hook
     direction = check_metric(metric, (base, current))
     check_counter_scope(metric, (base, current))
     b, c = compare.blocks_by_case(base.ok, metric), compare.blocks_by_case(current.ok, metric)
@@ -385,6 +386,8 @@ def headline(outcome: Outcome) -> str:
 
 
 def _settings_text(o: Options, tested: int, units: Sequence[str] = (compare.PROCESS,)) -> str:
+    if "pair" in units:  # paired hook: the arms of one interleaved run (paired_compare.py)
+        from mapbench_cli import paired_compare; return paired_compare.settings_text(o, tested)  # paired hook
     on = " and ".join({compare.PROCESS: "process medians", compare.REPETITION: "repetitions"}[u] for u in units)
     return (f"regression = Mann–Whitney p < {o.alpha:g} on {on or 'process medians'}, after Benjamini–Hochberg over "
             f"the {tested} case{'s' if tested != 1 else ''} tested, and worse by more than {o.threshold:.0%}; ratio = "
@@ -613,7 +616,8 @@ def plot(outcome: Outcome, path: Path) -> None:
         notes.append("common to every case: " + "/".join(drop))
     col = schema.describe(p.metric)
     better = "left" if p.direction == schema.LOWER else "right"
-    notes.append(f"{p.options.confidence:.0%} bootstrap intervals; grey band: ±{p.options.threshold:.0%} threshold; "
+    kind = "Hodges–Lehmann" if "pair" in p.units else "bootstrap"  # paired hook: interleaved arms' intervals
+    notes.append(f"{p.options.confidence:.0%} {kind} intervals; grey band: ±{p.options.threshold:.0%} threshold; "
                  f"{better} of 1 is better ({col.direction} {short_label(p.metric)} is better)")
     notes.append(f"BASE: {', '.join(outcome.base.run_ids[:3])}  CURRENT: {', '.join(outcome.current.run_ids[:3])}")
     spec = figures.RatioChart(

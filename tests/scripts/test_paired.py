@@ -6,6 +6,7 @@ plus the columns an interleaved run adds (arm, variant, arm_position) and enviro
 
 import json
 import math
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -136,3 +137,84 @@ def test_too_few_pairs_is_inconclusive_and_says_why():
     row = paired.compare_arms(ok, "ns_per_op", 1)[0].table.iloc[0]
     assert row["verdict"] == "inconclusive" and "too few pairs (4 process slots" in row["note"]
     assert "needs 6" in row["note"] and math.isnan(row["p_value"])
+
+
+# --- compare RUN ------------------------------------------------------------------------------
+
+def test_aa_run_gives_no_regression_end_to_end(capsys, tmp_path):
+    run = _write_run(tmp_path / "aa", _interleaved_rows(np.random.default_rng(2), slots=12))
+    out_csv, md = tmp_path / "c.csv", tmp_path / "s.md"
+    code, out, err = _main(capsys, "compare", run, "--csv", out_csv, "--markdown", md)
+    assert code == 0, err
+    assert out.startswith("mapbench compare: no regression in time over 3 cases")
+    assert "paired: 12 process slots, interleaved thp.enabled values" in out.splitlines()[1]
+    assert "Wilcoxon signed-rank" in out and "Hodges–Lehmann" in out
+    table = pd.read_csv(out_csv)
+    assert (table["unit"] == "pair").all() and (table["n_pairs"] == 12).all()
+    assert set(table["verdict"]) <= {"unchanged", "inconclusive"}
+    assert (table["base_variant"] == "thp.enabled=never").all()
+    assert "paired: 12 process slots" in md.read_text()
+
+
+def test_slowed_arm_is_a_regression_end_to_end(capsys, tmp_path):
+    shift = {CASES[1]: [0.0, 0.20]}
+    run = _write_run(tmp_path / "ab", _interleaved_rows(np.random.default_rng(4), slots=10, shift=shift,
+                                                        values=("always", "never")), values=("always", "never"))
+    code, out, err = _main(capsys, "compare", run, "--plot", tmp_path / "r.png")
+    assert code == 1, err
+    assert "1 regression in time over 3 cases" in out
+    assert "BASE arm 0 thp.enabled=always, CURRENT arm 1 thp.enabled=never" in out
+    assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_three_arms_compare_each_with_arm_zero(capsys, tmp_path):
+    values = ("always", "madvise", "never")
+    shift = {CASES[0]: [0.0, 0.0, 0.3]}
+    run = _write_run(tmp_path / "abc", _interleaved_rows(np.random.default_rng(6), slots=8, shift=shift,
+                                                         values=values), values=values)
+    code, out, _ = _main(capsys, "compare", run, "--csv", tmp_path / "c.csv")
+    assert code == 1
+    assert out.count("mapbench compare: ") == 2
+    table = pd.read_csv(tmp_path / "c.csv")
+    assert sorted(set(table["current_arm"])) == [1, 2]
+    assert list(table[table["verdict"] == "regression"]["current_variant"]) == ["thp.enabled=never"]
+
+
+def test_a_missing_arm_drops_that_pair_and_says_so(capsys, tmp_path):
+    frame = _interleaved_rows(np.random.default_rng(8), slots=9)
+    gone = (frame["name"] == CASES[2]) & (frame["process"] == "3") & (frame["arm"] == "1")
+    frame.loc[gone, "status"] = "error"
+    frame.loc[gone, "ns_per_op"] = ""
+    frame.loc[gone, "message"] = "crashed"
+    run = _write_run(tmp_path / "gap", frame)
+    code, out, _ = _main(capsys, "compare", run, "--csv", tmp_path / "c.csv")
+    assert code == 0
+    assert "1 process slot of 1 case had only one of the two arms and gave no pair" in out
+    table = pd.read_csv(tmp_path / "c.csv").set_index("name")
+    assert table.loc[CASES[2], "n_pairs"] == 8 and table.loc[CASES[0], "n_pairs"] == 9
+    assert "5 error" in out   # the rows not compared are counted, as compare does
+
+
+def test_two_runs_when_either_is_interleaved_are_refused(capsys, tmp_path):
+    run = _write_run(tmp_path / "aa", _interleaved_rows(np.random.default_rng(9), slots=6))
+    for pair in ((run, PROCESSES), (PROCESSES, run)):
+        code, _, err = _main(capsys, "compare", *pair)
+        _refused(code, err, "compare", "is an interleaved run (arms of thp.enabled): compare the arms of one run")
+
+
+def test_ordinary_runs_keep_todays_behaviour(capsys):
+    code, out, _ = _main(capsys, "compare", PROCESSES, PROCESSES)
+    assert code == 0 and "Mann–Whitney" in out and "paired:" not in out
+    with pytest.raises(SystemExit) as info:     # one ordinary run: a usage error, as before
+        cli.main(["compare", str(PROCESSES)])
+    assert info.value.code == 2
+
+
+def test_empty_arm_column_is_an_ordinary_run(capsys, tmp_path):
+    folder = tmp_path / "plain"
+    shutil.copytree(PROCESSES, folder)
+    frame = pd.read_csv(folder / "results.csv", dtype=str, keep_default_na=False)
+    frame["arm"], frame["variant"], frame["arm_position"] = "", "", ""
+    frame.to_csv(folder / "results.csv", index=False)
+    code, out, _ = _main(capsys, "compare", PROCESSES, folder)
+    assert code == 0 and "Mann–Whitney" in out
