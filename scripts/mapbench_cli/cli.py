@@ -210,6 +210,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             return compare_report.compare_command(base, current, args.metric, options_from(args),
                                                   args.markdown, args.csv, args.plot, say=_say)
         if args.command == "power":
+            from mapbench_cli import paired_power  # paired hook: power of an interleaved A/A run
+            if paired_power.wants_paired(args):  # paired hook
+                return paired_power.power_command(args, say=_say)  # paired hook
             from mapbench_cli import power
             return power.power_command(args, say=_say)
         if args.command == "matrix":

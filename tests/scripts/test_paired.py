@@ -7,6 +7,7 @@ plus the columns an interleaved run adds (arm, variant, arm_position) and enviro
 import json
 import math
 import shutil
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -218,3 +219,41 @@ def test_empty_arm_column_is_an_ordinary_run(capsys, tmp_path):
     frame.to_csv(folder / "results.csv", index=False)
     code, out, _ = _main(capsys, "compare", PROCESSES, folder)
     assert code == 0 and "Mann–Whitney" in out
+
+
+# --- power ------------------------------------------------------------------------------------
+
+def test_power_on_an_aa_run(capsys, tmp_path):
+    run = _write_run(tmp_path / "aa", _interleaved_rows(np.random.default_rng(12), slots=12, noise=0.01))
+    md = tmp_path / "p.md"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code, out, err = _main(capsys, "power", run, "--processes", "8", "--trials", "40", "--markdown", md)
+    assert code == 0, err
+    assert "mapbench power (paired)" in out and "false alarm rate per job" in out
+    assert "8 of the 12 process slots" in out
+    assert "smallest slowdown detected with 80% power, one case slowed alone (threshold 5%)" in out
+    assert "smallest slowdown detected with 95% power, every case slowed (threshold 5%)" in out
+    assert "(not above the threshold: flagged only when the estimate overshoots it)" in out   # 5 % at 5 %
+    # 1 % repetition noise, drift cancelled by pairing: 20 % is found every time.
+    line = next(l for l in out.splitlines() if l.strip().startswith("20.0%"))
+    assert "3/3 ≥95%" in line
+    assert md.read_text().startswith("## mapbench power (paired)")
+
+
+def test_power_threshold_option_is_used(capsys, tmp_path):
+    run = _write_run(tmp_path / "aa", _interleaved_rows(np.random.default_rng(13), slots=8, noise=0.01))
+    code, out, _ = _main(capsys, "power", run, "--processes", "8", "--trials", "20", "--threshold", "1",
+                         "--slowdowns", "2,5")
+    assert code == 0 and "threshold 1%" in out and "not above the threshold" not in out
+
+
+def test_power_refuses_arms_of_different_values_and_too_many_processes(capsys, tmp_path):
+    values = ("always", "never")
+    run = _write_run(tmp_path / "ab", _interleaved_rows(np.random.default_rng(14), slots=6, values=values),
+                     values=values)
+    code, _, err = _main(capsys, "power", run, "--trials", "20")
+    _refused(code, err, "power", "not an A/A run")
+    aa = _write_run(tmp_path / "aa", _interleaved_rows(np.random.default_rng(15), slots=6))
+    code, _, err = _main(capsys, "power", aa, "--trials", "20", "--processes", "8")
+    _refused(code, err, "power", "only 6 process slots")
