@@ -29,7 +29,8 @@ Per case, for arm j against arm 0:
   (the smallest two-sided p of n pairs is 2 / 2^n) and is inconclusive, said so.
 
 The table has compare.compare_blocks' columns (unit "pair"; n_base / n_current count the
-process slots that have each arm) plus n_pairs, so compare_report presents it unchanged.
+process slots that have each arm) plus n_pairs and ratio_ci_coverage (the interval's real
+coverage), so compare_report presents it unchanged.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import dataclasses
 import functools
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
@@ -53,7 +54,9 @@ ARM_POSITION = "arm_position"
 PAIR = "pair"
 MAX_EXACT = 1000          # pairs; above, the normal approximation (tie-corrected)
 
-COLUMNS = tuple(c for c in compare.COLUMNS[:6]) + ("n_pairs",) + tuple(compare.COLUMNS[6:])
+_AFTER_INTERVAL = compare.COLUMNS.index("ratio_ci_high") + 1
+COLUMNS = (compare.COLUMNS[:6] + ("n_pairs",) + compare.COLUMNS[6:_AFTER_INTERVAL] + ("ratio_ci_coverage",)
+           + compare.COLUMNS[_AFTER_INTERVAL:])
 
 
 # --- which rows belong to which arm -------------------------------------------------------
@@ -111,6 +114,7 @@ class Pairs:
     slots_current: int = 0
     without_pair: int = 0                   # slots with one arm only (no pair)
     zero_median: int = 0                    # pairs dropped: one median 0, the log-ratio undefined
+    order: np.ndarray = field(default_factory=lambda: np.array([]))  # per pair: +1 arm j ran after arm 0, -1 before, 0 unknown
 
     @property
     def log_ratios(self) -> np.ndarray:
@@ -133,6 +137,8 @@ def _slot_frame(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
         "run": frame["run_id"].astype(str) if "run_id" in frame else pd.Series("", index=index),
         "process": frame["process"].astype(float).fillna(0.0) if "process" in frame else pd.Series(0.0, index=index),
         "arm": arm_numbers(frame),
+        "position": (pd.to_numeric(frame[ARM_POSITION].replace("", None), errors="coerce").astype(float)
+                     if ARM_POSITION in frame else pd.Series(np.nan, index=index)),
         "v": frame[metric].astype(float) if metric in frame else pd.Series(np.nan, index=index),
     })
     return data[np.isfinite(data["v"]) & np.isfinite(data["arm"])]
@@ -149,7 +155,7 @@ def pairs_by_case(frame: pd.DataFrame, metric: str, arm: int, baseline: int = 0)
     for (name, threads), part in data.groupby(["name", "threads"], sort=False):
         if not ((part["arm"] == baseline).any() and (part["arm"] == arm).any()):
             continue
-        slots, base, current, base_values, current_values = [], [], [], [], []
+        slots, base, current, base_values, current_values, order = [], [], [], [], [], []
         have = {baseline: 0, arm: 0}
         lone = zero = 0
         for slot, block in part.groupby(["run", "process"], sort=True):
@@ -165,6 +171,9 @@ def pairs_by_case(frame: pd.DataFrame, metric: str, arm: int, baseline: int = 0)
                 zero += 1
                 continue
             slots.append((str(slot[0]), float(slot[1])))
+            px = block.loc[block["arm"] == baseline, "position"].min()
+            py = block.loc[block["arm"] == arm, "position"].min()
+            order.append(0 if not (np.isfinite(px) and np.isfinite(py)) or px == py else (1 if py > px else -1))
             base.append(mx)
             current.append(my)
             base_values.append(x)
@@ -173,8 +182,29 @@ def pairs_by_case(frame: pd.DataFrame, metric: str, arm: int, baseline: int = 0)
             (str(name), float(threads)), slots, np.array(base, float), np.array(current, float),
             np.concatenate(base_values) if base_values else np.array([]),
             np.concatenate(current_values) if current_values else np.array([]),
-            have[baseline], have[arm], lone, zero)
+            have[baseline], have[arm], lone, zero, np.array(order, dtype=int))
     return out
+
+
+@dataclass(frozen=True)
+class OrderEffect:
+    pairs: int
+    p_value: float
+    ratio: float             # Hodges–Lehmann: the arm run later over the arm run earlier, in its slot
+
+
+def order_effect(pairs: Mapping[CaseKey, Pairs]) -> Optional[OrderEffect]:
+    """Whether the arm run later in its slot measures differently from the one run earlier,
+    pooled over every case's pairs (arm_position); None when the positions are unknown.
+    The randomised balanced order keeps such an effect out of the arm ratios on average;
+    a strong one still widens their intervals, and is worth knowing (a warm-up, a cache
+    the first arm fills for the second)."""
+    d = np.concatenate([p.log_ratios[p.order != 0] * p.order[p.order != 0] for p in pairs.values()]
+                       or [np.array([])])
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        return None
+    return OrderEffect(int(d.size), signed_rank_p(d), math.exp(hodges_lehmann(d).estimate))
 
 
 def one_sided(frame: pd.DataFrame, metric: str, arm: int, baseline: int = 0) -> Tuple[List[CaseKey], List[CaseKey]]:
@@ -380,7 +410,7 @@ def compare_pairs(pairs: Mapping[CaseKey, Pairs], metric: str, options: Options 
                 row[f"median_{side}"] = row[f"{side}_ci_low"] = row[f"{side}_ci_high"] = math.nan
         shift = hodges_lehmann(d, options.confidence)
         r, low, high = (math.exp(shift.estimate), math.exp(shift.low), math.exp(shift.high)) if n else (math.nan,) * 3
-        row.update(ratio=r, ratio_ci_low=low, ratio_ci_high=high,
+        row.update(ratio=r, ratio_ci_low=low, ratio_ci_high=high, ratio_ci_coverage=shift.coverage,
                    worse_factor=compare.worse_factor(r, direction) if n else math.nan,
                    p_value=signed_rank_p(d) if n >= needed else math.nan)
         rows.append(row)

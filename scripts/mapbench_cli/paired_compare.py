@@ -17,7 +17,7 @@ from mapbench_cli import compare, compare_report, paired
 from mapbench_cli.compare import Options
 from mapbench_cli.compare_report import Outcome, Side
 from mapbench_cli.runs import BadInput, load_runs
-from mapbench_cli.text import clean, show
+from mapbench_cli.text import clean, count_range, show
 
 
 def interleave_of(envs: Sequence[Optional[dict]]) -> dict:
@@ -124,6 +124,18 @@ def run(path: str, metric: str = compare_report.TIME, options: Options = Options
         counts = {k: v for k, v in compare_report._status_counts(whole.results.frame).items() if k != "ok"}
         if counts:
             outcome.not_compared["RUN"] = counts
+        order = paired.order_effect(pairs)
+        if order and order.pairs >= paired.min_pairs(options.alpha) and order.p_value < options.alpha:
+            outcome.notes.append(
+                f"order effect: in a slot, the arm run later measured {order.ratio:.3f}x the {metric} of the arm run "
+                f"earlier (Hodges–Lehmann over {order.pairs} pairs of every case, signed-rank p = {order.p_value:.2g}); "
+                "the random balanced order keeps it out of the ratios on average, but it widens their intervals")
+        short = primary.table[primary.table["ratio_ci_coverage"] < options.confidence - 1e-12]
+        if len(short):
+            outcome.notes.append(
+                f"{len(short)} case{'s' if len(short) != 1 else ''} with {count_range(short['n_pairs'])} pairs: no "
+                f"Hodges–Lehmann interval reaches {options.confidence:.0%}, the widest one shown covers "
+                f"{short['ratio_ci_coverage'].min():.1%} (run more processes)")
         if options.unit != compare.AUTO:
             outcome.notes.append(f"--unit {options.unit} does not apply: the unit of a paired comparison is the "
                                  "process slot")

@@ -6,6 +6,7 @@ plus the columns an interleaved run adds (arm, variant, arm_position) and enviro
 
 import json
 import math
+import re
 import shutil
 import warnings
 
@@ -24,9 +25,10 @@ CASES = ("ceiling/memory_read/pattern:seq/block_kib:4/file_mib:64",
 
 
 def _interleaved_rows(rng, slots=10, reps=5, shift=None, drift=2.0, noise=0.02, values=("never", "never"),
-                      cases=CASES, run_id="20261204-120000-quick-1"):
+                      cases=CASES, run_id="20261204-120000-quick-1", later=0.0):
     """Rows of an interleaved run: per slot a drift factor shared by both arms (up to `drift` x),
-    per row a small repetition noise; arm j's time x (1 + shift[case][j])."""
+    per row a small repetition noise; arm j's time x (1 + shift[case][j]); the arm run at
+    position p of its slot x (1 + later) ** p."""
     template = pd.read_csv(PROCESSES / "results.csv", dtype=str, keep_default_na=False).iloc[0].to_dict()
     rows = []
     for c, name in enumerate(cases):
@@ -36,7 +38,7 @@ def _interleaved_rows(rng, slots=10, reps=5, shift=None, drift=2.0, noise=0.02, 
             for position, arm in enumerate(order):
                 effect = 1 + (shift or {}).get(name, [0] * len(values))[arm]
                 for rep in range(reps):
-                    t = 1000.0 * (c + 1) * factor * effect * math.exp(rng.normal(0, noise))
+                    t = 1000.0 * (c + 1) * factor * effect * (1 + later) ** position * math.exp(rng.normal(0, noise))
                     row = dict(template, run_id=run_id, name=name, process=str(slot), repetition=str(rep),
                                repetitions=str(reps), ns_per_op=repr(t), cpu_ns_per_op=repr(t * 0.9),
                                bytes_per_second=repr(64e9 / t), arm=str(arm),
@@ -138,6 +140,7 @@ def test_too_few_pairs_is_inconclusive_and_says_why():
     row = paired.compare_arms(ok, "ns_per_op", 1)[0].table.iloc[0]
     assert row["verdict"] == "inconclusive" and "too few pairs (4 process slots" in row["note"]
     assert "needs 6" in row["note"] and math.isnan(row["p_value"])
+    assert row["ratio_ci_coverage"] == pytest.approx(1 - 2 / 2 ** 4)   # [min, max] of the Walsh averages
 
 
 # --- compare RUN ------------------------------------------------------------------------------
@@ -194,6 +197,19 @@ def test_a_missing_arm_drops_that_pair_and_says_so(capsys, tmp_path):
     table = pd.read_csv(tmp_path / "c.csv").set_index("name")
     assert table.loc[CASES[2], "n_pairs"] == 8 and table.loc[CASES[0], "n_pairs"] == 9
     assert "5 error" in out   # the rows not compared are counted, as compare does
+
+
+def test_few_pairs_and_an_order_effect_are_said(capsys, tmp_path):
+    run = _write_run(tmp_path / "few", _interleaved_rows(np.random.default_rng(10), slots=5))
+    code, out, _ = _main(capsys, "compare", run)
+    assert code == 0 and "too few pairs (5 process slots with both arms)" in out
+    assert "no Hodges–Lehmann interval reaches 95%, the widest one shown covers 93.8%" in out
+    assert "order effect" not in out
+    run = _write_run(tmp_path / "order", _interleaved_rows(np.random.default_rng(10), slots=12, later=0.1))
+    code, out, _ = _main(capsys, "compare", run)
+    said = re.search(r"order effect: in a slot, the arm run later measured ([0-9.]+)x the ns_per_op", out)
+    assert said and float(said.group(1)) == pytest.approx(1.1, abs=0.01)
+    assert "no regression" in out      # balanced order: the arms' ratios stay near 1
 
 
 def test_two_runs_when_either_is_interleaved_are_refused(capsys, tmp_path):
