@@ -114,7 +114,8 @@ class Pairs:
     slots_current: int = 0
     without_pair: int = 0                   # slots with one arm only (no pair)
     zero_median: int = 0                    # pairs dropped: one median 0, the log-ratio undefined
-    order: np.ndarray = field(default_factory=lambda: np.array([]))  # per pair: +1 arm j ran after arm 0, -1 before, 0 unknown
+    # per pair: +1 arm j ran after arm 0 in its slot, -1 before, 0 unknown (no arm_position)
+    order: np.ndarray = field(default_factory=lambda: np.array([], dtype=int))
 
     @property
     def log_ratios(self) -> np.ndarray:
@@ -313,7 +314,8 @@ def signed_rank_p_rows(d: np.ndarray) -> np.ndarray:
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.arange(1, d.shape[1] + 1)[None, :].repeat(d.shape[0], 0), axis=1)
     sorted_a = np.take_along_axis(a, order, axis=1)
-    tied = (np.diff(sorted_a, axis=1) == 0) & np.isfinite(sorted_a[:, 1:])
+    with np.errstate(invalid="ignore"):   # inf - inf where a row has fewer values: not a tie
+        tied = (np.diff(sorted_a, axis=1) == 0) & np.isfinite(sorted_a[:, 1:])
     tied = tied.any(axis=1)
     w = np.where(finite & (d > 0), ranks, 0).sum(axis=1)
     for size in np.unique(n):

@@ -128,7 +128,8 @@ def run(path: str, metric: str = compare_report.TIME, options: Options = Options
         if order and order.pairs >= paired.min_pairs(options.alpha) and order.p_value < options.alpha:
             outcome.notes.append(
                 f"order effect: in a slot, the arm run later measured {order.ratio:.3f}x the {metric} of the arm run "
-                f"earlier (Hodges–Lehmann over {order.pairs} pairs of every case, signed-rank p = {order.p_value:.2g}); "
+                f"earlier (Hodges–Lehmann over {order.pairs} pairs of every case, signed-rank "
+                f"p = {order.p_value:.2g}); "
                 "the random balanced order keeps it out of the ratios on average, but it widens their intervals")
         short = primary.table[primary.table["ratio_ci_coverage"] < options.confidence - 1e-12]
         if len(short):

@@ -229,8 +229,15 @@ def power_command(args, say: Callable[[str], None] = print) -> int:
                             f"flagged; use --processes {paired.min_pairs(options.alpha)} or more")
     ignored = [f"--{name} {getattr(args, name)}" for name in ("split", "unit") if getattr(args, name, "auto") != "auto"]
     if ignored:
-        result.notes.append(f"note: {' and '.join(ignored)} do not apply to an interleaved run: trials draw process "
-                            "slots, the same for both arms")
+        result.notes.append(f"note: {' and '.join(ignored)} {'do' if len(ignored) > 1 else 'does'} not apply to an "
+                            "interleaved run: trials draw process slots, the same for both arms")
+    fewer = [(compare.case_label(*key), int(n)) for key, n in zip(m.cases, np.isfinite(m.d).sum(axis=1))
+             if n < len(m.slots)]
+    if fewer:
+        lack = "cases lack" if len(fewer) != 1 else "case lacks"
+        result.notes.append(f"note: {len(fewer)} {lack} a pair in some slots (e.g. {clean(fewer[0][0])}: "
+                            f"{fewer[0][1]} of {len(m.slots)}): their trials have fewer than {args.processes} pairs, "
+                            "and less power")
     result.notes += [f"warning: {w}" for w in side.results.warnings]
     text = lines(result, knob, values)
     for line in text:

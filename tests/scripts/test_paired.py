@@ -273,3 +273,18 @@ def test_power_refuses_arms_of_different_values_and_too_many_processes(capsys, t
     aa = _write_run(tmp_path / "aa", _interleaved_rows(np.random.default_rng(15), slots=6))
     code, _, err = _main(capsys, "power", aa, "--trials", "20", "--processes", "8")
     _refused(code, err, "power", "only 6 process slots")
+
+
+def test_power_with_missing_pairs_and_a_throughput_metric(capsys, tmp_path):
+    frame = _interleaved_rows(np.random.default_rng(3), slots=10, noise=0.01)
+    gone = (frame["name"] == CASES[2]) & frame["process"].isin(["3", "4", "5", "6"]) & (frame["arm"] == "1")
+    frame.loc[gone, ["status", "ns_per_op", "bytes_per_second"]] = ["error", "", ""]
+    run = _write_run(tmp_path / "gap", frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")     # a row with fewer pairs is no numpy warning
+        code, out, err = _main(capsys, "power", run, "--metric", "bytes_per_second", "--trials", "20",
+                               "--split", "random")
+    assert code == 0, err
+    assert "bytes_per_second (higher is better)" in out
+    assert "1 case lacks a pair in some slots" in out and "6 of 10" in out
+    assert "--split random does not apply" in out
