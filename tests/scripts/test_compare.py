@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mapbench_cli import compare, schema
-from mapbench_cli.compare import Options
+from mapbench_cli.stats import compare
+from mapbench_cli.data import schema
+from mapbench_cli.stats.compare import Options
 
 
 def _lognormal_cases(n_cases, n, seed, sigma=0.1, scale=1.0):

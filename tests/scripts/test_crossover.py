@@ -1,4 +1,4 @@
-"""The crossover family's analysis side (scripts/mapbench_cli/family_crossover.py) and
+"""The crossover family's analysis side (scripts/mapbench_cli/{stats,text,figures}/crossover*.py) and
 series.csv (runs.load_series): ratios, where the crossover falls, the words, the figures,
 and the refusal of malformed series. Run folders are built in code (crossover_fixture.py)
 with throughputs chosen so every answer is known in advance, plus one cut from a real
@@ -12,9 +12,16 @@ import pytest
 
 import crossover_fixture as cf
 from conftest import FIXTURES, run_launcher
-from mapbench_cli import cli, family_crossover as fx, figures, plot, stats
-from mapbench_cli.family_crossover import MMAP, PREAD, TOO_FEW, UNCLEAR
-from mapbench_cli.runs import load_runs
+from mapbench_cli import cli
+from mapbench_cli.figures import crossover as fx
+from mapbench_cli.figures import base as figures
+from mapbench_cli.figures import plot
+from mapbench_cli.stats import summary as stats
+from mapbench_cli.figures import crossover_analysis as xa
+from mapbench_cli.stats import crossover as xstats
+from mapbench_cli.stats.crossover import MMAP, PREAD, TOO_FEW, UNCLEAR
+from mapbench_cli.text import crossover as xtext
+from mapbench_cli.data.runs import load_runs
 
 REAL = FIXTURES / "families" / "crossover"
 
@@ -27,7 +34,7 @@ def _context(results):
 def _analyse(folder):
     results = load_runs([folder], series=True)
     rows = results.ok[results.ok["family"] == "crossover"]
-    return results, rows, fx.analyse(rows, _context(results))
+    return results, rows, xa.analyse(rows, _context(results))
 
 
 def _cell(analysis, pattern="random", advice="none", readers=1, x=1.0):
@@ -49,19 +56,19 @@ def _close(made):
 def test_ratio_is_the_ratio_of_medians_and_its_interval_holds_it():
     pread = [np.array([100.0, 101, 99, 100, 102])]
     mmap = [np.array([200.0, 198, 203, 201, 199])]
-    r = fx.ratio_of(pread, mmap, "a cell")
+    r = xstats.ratio_of(pread, mmap, "a cell")
     assert r.ratio == pytest.approx(200 / 100) and r.pread_median == 100 and r.mmap_median == 200
     assert r.low <= r.ratio <= r.high and r.low > 1
     assert (r.unit, r.n_pread, r.n_mmap, r.verdict) == (stats.REPETITION, 5, 5, MMAP)
-    assert fx.ratio_of(pread, mmap, "a cell") == r, "seeded: the same input gives the same interval"
-    slower = fx.ratio_of(mmap, pread, "other")
+    assert xstats.ratio_of(pread, mmap, "a cell") == r, "seeded: the same input gives the same interval"
+    slower = xstats.ratio_of(mmap, pread, "other")
     assert slower.ratio == pytest.approx(100 / 200) and slower.high < 1 and slower.verdict == PREAD
 
 
 def test_processes_are_the_unit_when_each_side_has_several():
     pread = [np.array([100.0, 100, 100]), np.array([110.0, 110, 110]), np.array([90.0, 90, 90])]
     mmap = [np.array([150.0, 150, 150]), np.array([160.0, 160, 160])]
-    r = fx.ratio_of(pread, mmap, "cell")
+    r = xstats.ratio_of(pread, mmap, "cell")
     assert (r.unit, r.n_pread, r.n_mmap) == (stats.PROCESS, 3, 2)
     assert r.verdict == TOO_FEW, "two processes on one side: too few units to call a side"
 
@@ -70,7 +77,7 @@ def test_processes_are_the_unit_when_each_side_has_several():
     (1.1, 1.5, 5, MMAP), (0.5, 0.9, 5, PREAD), (0.9, 1.2, 5, UNCLEAR), (1.0, 1.3, 5, UNCLEAR),
     (1.5, 2.0, 2, TOO_FEW)])
 def test_a_side_leads_only_when_the_interval_excludes_one(low, high, n, verdict):
-    assert fx.verdict_of(low, high, n, 5) == verdict
+    assert xstats.verdict_of(low, high, n, 5) == verdict
 
 
 def test_cells_use_the_steady_state_medians_of_ok_rows(tmp_path):
@@ -89,7 +96,7 @@ def test_cells_use_the_steady_state_medians_of_ok_rows(tmp_path):
     assert _cell(analysis, x=0.25).ratio.n_pread == 4, "the error row is left out"
     assert analysis.excluded_count == "1 row not plotted (1 error)"
     assert any("case crashed" in n for n in analysis.excluded_notes)
-    lines = "\n".join(fx.summary_lines(analysis))
+    lines = "\n".join(xa.summary_lines(analysis))
     assert "left out: 1 row not plotted (1 error)" in lines and "case crashed" in lines
 
 
@@ -114,7 +121,7 @@ def test_mmap_and_pread_are_paired_only_within_one_run(tmp_path):
     _, _, analysis = _analyse(cf.write_run(tmp_path / "run", rows))
     cell = _cell(analysis, x=4.0)
     assert cell.ratio is None and cell.missing == "not in one run"
-    assert "not in one run" in "\n".join(fx.summary_lines(analysis))
+    assert "not in one run" in "\n".join(xa.summary_lines(analysis))
 
 
 def test_without_steady_state_the_whole_span_is_used_and_said(tmp_path):
@@ -136,13 +143,13 @@ def _points(*verdicts, xs=cf.RATIOS):
     out = []
     for x, v in zip(xs, verdicts):
         ratio, low, high = values[v]
-        out.append(fx.Point(x, fx.Ratio(ratio, low, high, stats.REPETITION, 5, 5, 1.0, ratio, v)))
+        out.append(xstats.Point(x, xstats.Ratio(ratio, low, high, stats.REPETITION, 5, 5, 1.0, ratio, v)))
     return out
 
 
 def _words(*verdicts):
-    crossover = fx.find_crossover(_points(*verdicts))
-    return crossover.kind, fx.describe(crossover, "mmap with MADV_RANDOM", "random 4 KiB reads", "with 2 readers")
+    crossover = xstats.find_crossover(_points(*verdicts))
+    return crossover.kind, xtext.describe(crossover, "mmap with MADV_RANDOM", "random 4 KiB reads", "with 2 readers")
 
 
 def test_crossover_mmap_then_pread():
@@ -220,10 +227,10 @@ def test_the_crossover_found_in_a_run(tmp_path):
     assert noisy_cell.ratio.low < 1 < noisy_cell.ratio.high and noisy_cell.ratio.verdict == UNCLEAR
     assert "no clear winner at 1" in _finding(analysis, advice="none", readers=2).sentence
     # The condensed lines: readers with the same crossover share one sentence.
-    lines = fx.summary_lines(analysis)
+    lines = xa.summary_lines(analysis)
     assert any("MADV_RANDOM beats pread for random 4 KiB reads up to a file/limit ratio of 1 with 1 and 2 readers"
                in line for line in lines)
-    markdown = fx.summary_markdown(analysis)
+    markdown = xa.summary_markdown(analysis)
     assert "Per reader count:" in markdown and "| random | 2 | 1 | 128 MiB | no hint |" in markdown
 
 
@@ -254,7 +261,7 @@ def test_the_map_is_centred_on_one_annotated_and_shows_the_boundary(tmp_path):
     assert mesh.norm.vmin * mesh.norm.vmax == pytest.approx(1.0), "diverging scale centred on 1 (log)"
     assert isinstance(mesh.norm, figures.mcolors.LogNorm)
     texts = [t.get_text() for t in heat.texts]
-    expected = fx.times(_cell(analysis, advice="random", readers=2, x=1.0).ratio.ratio)
+    expected = xtext.times(_cell(analysis, advice="random", readers=2, x=1.0).ratio.ratio)
     assert expected in texts
     # The boundary: MADV_RANDOM leads up to 1 and falls behind at 2: a thick line at x=3 (between columns 2 and 3).
     thick = [line for line in heat.lines if line.get_linewidth() > 2]
@@ -386,4 +393,4 @@ def test_report_includes_the_summary(tmp_path):
         "while reading; series not written: write(series.csv): No space left on device", "series.csv not written"),
 ])
 def test_why_a_row_is_not_effective(ratio, note, reason):
-    assert fx.why_not_effective({"file_to_limit": ratio, "config_note": note}) == reason
+    assert xa.why_not_effective({"file_to_limit": ratio, "config_note": note}) == reason

@@ -13,10 +13,17 @@ import pandas as pd
 import pytest
 
 from conftest import FIXTURES, run_launcher
-from mapbench_cli import family_common as fc
-from mapbench_cli import family_lifecycle_ipc, family_msync, family_page_size, family_populate, family_scaling
-from mapbench_cli import family_sharing, figures, plot, stats
-from mapbench_cli.runs import load_runs
+from mapbench_cli.figures import common as fc
+from mapbench_cli.figures import lifecycle_ipc as family_lifecycle_ipc
+from mapbench_cli.figures import msync as family_msync
+from mapbench_cli.figures import page_size as family_page_size
+from mapbench_cli.figures import populate as family_populate
+from mapbench_cli.figures import scaling as family_scaling
+from mapbench_cli.figures import sharing as family_sharing
+from mapbench_cli.figures import base as figures
+from mapbench_cli.figures import plot
+from mapbench_cli.stats import summary as stats
+from mapbench_cli.data.runs import load_runs
 
 FAMILIES = FIXTURES / "families"
 

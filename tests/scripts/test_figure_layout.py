@@ -3,8 +3,8 @@ they need and no more — measured on drawn figures, in inches."""
 
 import pytest
 
-from mapbench_cli import family_draw as draw
-from mapbench_cli import figures
+from mapbench_cli.figures import draw
+from mapbench_cli.figures import base as figures
 
 MAX_GAP = 0.3  # inches between the title's bottom and the top of the panels' own titles
 

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, run_launcher
-from mapbench_cli import cli, matrix
-from mapbench_cli.runs import BadInput
+from mapbench_cli import cli
+from mapbench_cli.commands import matrix
+from mapbench_cli.data.runs import BadInput
 
 FAKE = Path(__file__).resolve().parent / "fake_mapbench.py"
 
@@ -249,7 +250,7 @@ def test_gitignore_lets_a_baseline_be_committed():
 
 
 def test_busy_machine_note():
-    from mapbench_cli import regress
+    from mapbench_cli.commands import regress
     assert regress.busy_note(0.5, 1.9, 2) == ""
     assert "busy" in regress.busy_note(0.5, 8.2, 2) and "8.2 after, on 2 CPUs" in regress.busy_note(0.5, 8.2, 2)
     assert regress.busy_note(None, None, 2) == ""

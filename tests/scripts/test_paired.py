@@ -1,4 +1,5 @@
-"""Paired comparison of the arms of one interleaved run (paired.py, paired_compare.py, paired_power.py).
+"""Paired comparison of the arms of one interleaved run (stats/signed_rank.py, stats/paired.py,
+stats/paired_outcome.py, stats/paired_power.py and their text/ and commands/ parts).
 
 Synthetic runs are generated here with a seeded RNG in the format of the `processes` fixture,
 plus the columns an interleaved run adds (arm, variant, arm_position) and environment.json's
@@ -16,7 +17,8 @@ import pytest
 import scipy.stats
 
 from conftest import FIXTURES
-from mapbench_cli import cli, compare, paired
+from mapbench_cli import cli
+from mapbench_cli.stats import compare, paired, signed_rank
 
 PROCESSES = FIXTURES / "processes"
 CASES = ("ceiling/memory_read/pattern:seq/block_kib:4/file_mib:64",
@@ -78,11 +80,11 @@ def test_signed_rank_p_values_match_scipy():
         for _ in range(10):
             d = rng.normal(rng.uniform(-1, 1), 1, n)
             expected = scipy.stats.wilcoxon(d, method="exact").pvalue
-            assert paired.signed_rank_p(d) == pytest.approx(expected, rel=1e-9, abs=1e-15)
+            assert signed_rank.signed_rank_p(d) == pytest.approx(expected, rel=1e-9, abs=1e-15)
     rows = rng.normal(0.3, 1, (300, 9))
     rows[::5, 2] = np.nan          # a missing pair: that row has 8
     expected = [scipy.stats.wilcoxon(r[np.isfinite(r)], method="exact").pvalue for r in rows]
-    assert paired.signed_rank_p_rows(rows) == pytest.approx(expected, rel=1e-9)
+    assert signed_rank.signed_rank_p_rows(rows) == pytest.approx(expected, rel=1e-9)
 
 
 def test_signed_rank_with_ties_and_zeros_is_the_exact_permutation_p():
@@ -93,14 +95,14 @@ def test_signed_rank_with_ties_and_zeros_is_the_exact_permutation_p():
     w = ranks[nonzero > 0].sum()
     sums = np.array([ranks[list(s)].sum() for s in itertools.product([False, True], repeat=nonzero.size)])
     exact = min(1.0, 2 * min((sums <= w).mean(), (sums >= w).mean()))
-    assert paired.signed_rank_p(d) == pytest.approx(exact)
-    assert paired.signed_rank_p_rows(d[None, :])[0] == pytest.approx(exact)
-    assert paired.signed_rank_p(np.zeros(8)) == 1.0
+    assert signed_rank.signed_rank_p(d) == pytest.approx(exact)
+    assert signed_rank.signed_rank_p_rows(d[None, :])[0] == pytest.approx(exact)
+    assert signed_rank.signed_rank_p(np.zeros(8)) == 1.0
 
 
 def test_min_pairs_follows_the_exact_test():
-    assert paired.min_pairs(0.05) == 6 and paired.smallest_p(5) > 0.05 > paired.smallest_p(6)
-    assert paired.min_pairs(0.01) == 8
+    assert signed_rank.min_pairs(0.05) == 6 and signed_rank.smallest_p(5) > 0.05 > signed_rank.smallest_p(6)
+    assert signed_rank.min_pairs(0.01) == 8
 
 
 def test_hodges_lehmann_interval_covers_the_true_shift():
@@ -108,12 +110,12 @@ def test_hodges_lehmann_interval_covers_the_true_shift():
     covered, n_sets = 0, 2000
     for _ in range(n_sets):
         d = 0.05 + rng.standard_t(3, 12) * 0.02
-        shift = paired.hodges_lehmann(d, 0.95)
+        shift = signed_rank.hodges_lehmann(d, 0.95)
         covered += shift.low <= 0.05 <= shift.high
-    nominal = paired.hodges_lehmann(np.arange(12.0), 0.95).coverage
+    nominal = signed_rank.hodges_lehmann(np.arange(12.0), 0.95).coverage
     assert nominal >= 0.95
     assert abs(covered / n_sets - nominal) < 0.02
-    assert paired.hodges_lehmann([0.1, 0.3], 0.95).coverage < 0.95   # 2 pairs cannot reach 95 %: said
+    assert signed_rank.hodges_lehmann([0.1, 0.3], 0.95).coverage < 0.95   # 2 pairs cannot reach 95 %: said
 
 
 def test_pairing_cancels_a_shared_drift_that_hides_the_shift_from_mann_whitney():

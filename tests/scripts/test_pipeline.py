@@ -9,7 +9,7 @@ itself spread less than 1.2x (then the two sides separate completely); on a load
 they can spread more (here up to 4x under load), and then the same copy is honestly not
 significant — so the test also slows a copy beyond the spread it measured, which compare
 must always flag. Six processes per side, because the process is the unit of the test and
-fewer than four per side can never reach p < 0.05 (see compare.py).
+fewer than four per side can never reach p < 0.05 (see stats/compare.py).
 """
 
 import json

@@ -3,7 +3,10 @@
 import pandas as pd
 import pytest
 
-from mapbench_cli import figures, plot, text
+from mapbench_cli.figures import base as figures
+from mapbench_cli.figures import plot
+from mapbench_cli.data import frames
+from mapbench_cli.text import words as text
 
 
 def test_variant_labels_are_distinct():
@@ -56,7 +59,7 @@ def test_colour_key_prefers_method_then_first_parameter():
 
 def test_throughput_is_derived_where_missing():
     frame = pd.DataFrame({"bytes_per_op": [1e9, 1e9], "ns_per_op": [1e9, 5e8], "bytes_per_second": [float("nan"), 7.0]})
-    out = plot._with_throughput(frame)
+    out = frames.with_throughput(frame)
     assert list(out["bytes_per_second"]) == [1e9, 7.0]
 
 

@@ -7,7 +7,11 @@ import shutil
 import pytest
 
 from conftest import FIXTURES, run_launcher
-from mapbench_cli import cli, environment, figures, tables
+from mapbench_cli import cli
+from mapbench_cli.data import environment
+from mapbench_cli.figures import base as figures
+from mapbench_cli.figures import charts
+from mapbench_cli.text import tables
 
 
 @pytest.fixture(scope="module")
@@ -82,11 +86,11 @@ def test_environment_appendix_lists_what_differs(tmp_path):
 
 
 def test_paper_layout_keeps_text_at_7pt_or_more():
-    spec = figures.HorizontalBars(title="t", xlabel="x", labels=["family/" + "k:v/" * 20, "b"],
+    spec = charts.HorizontalBars(title="t", xlabel="x", labels=["family/" + "k:v/" * 20, "b"],
                                   values=[figures.Value(1, 0.5, 2), figures.Value(3, 2, 4)], colours=["r", "b"],
                                   legend={"a": "r", "b": "b"}, notes=["a note"])
     with figures.use_layout(figures.PAPER):
-        fig = figures.horizontal_bars(spec)
+        fig = charts.horizontal_bars(spec)
     sizes = [t.get_fontsize() for t in fig.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text"))
              if t.get_text()]
     assert sizes and min(sizes) >= 7.0

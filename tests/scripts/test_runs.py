@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from mapbench_cli import runs
+from mapbench_cli.data import runs
 
 
 def test_good_run_loads_with_types(fixtures):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mapbench_cli import schema
+from mapbench_cli.data import schema
 
 
 @pytest.mark.parametrize("name, direction", [

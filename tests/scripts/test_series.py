@@ -10,7 +10,7 @@ import pytest
 
 import crossover_fixture as cf
 from conftest import FIXTURES, run_launcher
-from mapbench_cli.runs import BadInput, load_runs, load_series_csv
+from mapbench_cli.data.runs import BadInput, load_runs, load_series_csv
 
 REAL = FIXTURES / "families" / "crossover"
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mapbench_cli import stats
+from mapbench_cli.stats import summary as stats
 
 
 def test_median_odd_and_even():

@@ -1,0 +1,1 @@
+"""Subcommands of scripts/mapbench: one module each (its argparse and its run)."""

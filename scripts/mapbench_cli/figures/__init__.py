@@ -1,0 +1,1 @@
+"""Figures: shared drawing (matplotlib, imported late) and one module per workload family."""

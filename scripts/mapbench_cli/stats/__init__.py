@@ -1,0 +1,1 @@
+"""Pure computation over results: medians, intervals, tests, power. Never imports matplotlib."""

@@ -1,0 +1,1 @@
+"""Words, numbers and tables as text (terminal, Markdown, LaTeX)."""
