@@ -1,15 +1,18 @@
 """`mapbench compare`: two runs case by case, ratio, interval, significance, verdict.
 
 Loads and compares through stats/outcome.py, presents through text/compare.py (terminal,
-Markdown, CSV) and figures/compare.py (--plot). Exit status: 0 no regression, 1 regression,
-2 unusable input (raised as BadInput, one line).
+Markdown, CSV) and figures/compare.py (--plot). `compare RUN` with one interleaved run
+compares its arms instead, paired by process slot (stats/paired_outcome.py,
+text/paired_compare.py). Exit status: 0 no regression, 1 regression, 2 unusable input
+(raised as BadInput, one line).
 """
 
 from __future__ import annotations
 
 import argparse
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, List, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Sequence
 
 from mapbench_cli.commands.common import add_statistics_options, check_output, options_from
 from mapbench_cli.data.files import BadInput
@@ -46,6 +49,11 @@ def add_parser(commands) -> None:
 
 
 def run(args, parser: argparse.ArgumentParser, say: Callable[[str], None], warn: Callable[[str], None]) -> int:
+    if len(args.pair or []) == 1 and not args.base and not args.current:
+        from mapbench_cli.stats.paired_outcome import loads_interleaved  # late: pandas
+        if loads_interleaved(args.pair[:1]):   # `compare RUN`: the arms of one interleaved run
+            return paired_command(args.pair[0], args.metric, options_from(args), args.markdown, args.csv, args.plot,
+                                  say=say)
     base, current = _sides(parser, args)
     return compare_command(base, current, args.metric, options_from(args), args.markdown, args.csv, args.plot,
                            say=say)
@@ -68,7 +76,7 @@ def write_outputs(outcome: Outcome, markdown_path: Optional[Path], csv_path: Opt
                   plot_path: Optional[Path], title: str = "mapbench compare") -> List[Path]:
     from mapbench_cli.text.compare import markdown, write_csv  # late: pandas
     written = []
-    try:
+    with _writing():
         if markdown_path:
             markdown_path.write_text(markdown(outcome, title), encoding="utf-8")
             written.append(markdown_path)
@@ -79,9 +87,16 @@ def write_outputs(outcome: Outcome, markdown_path: Optional[Path], csv_path: Opt
             from mapbench_cli.figures.compare import plot
             plot(outcome, plot_path)
             written.append(plot_path)
+    return written
+
+
+@contextmanager
+def _writing() -> Iterator[None]:
+    """An output that cannot be written is bad input (one line), not a traceback."""
+    try:
+        yield
     except OSError as e:
         raise BadInput(f"cannot write {show(getattr(e, 'filename', '') or 'an output')}: {e.strerror or e}") from None
-    return written
 
 
 def compare_command(base: Sequence[str], current: Sequence[str], metric: str, options: Options,
@@ -98,3 +113,34 @@ def compare_command(base: Sequence[str], current: Sequence[str], metric: str, op
     for path in write_outputs(outcome, md, cs, pl):
         say(f"wrote {show(path)}")
     return outcome.exit_status
+
+
+def paired_command(path: str, metric: str, options: Options, markdown_path: Optional[str] = None,
+                   csv_path: Optional[str] = None, plot_path: Optional[str] = None,
+                   say: Callable[[str], None] = print) -> int:
+    """`compare RUN`: arm 0 of one interleaved run against each other arm, paired by process slot."""
+    md = check_output(markdown_path, "--markdown")
+    cs = check_output(csv_path, "--csv")
+    pl = check_output(plot_path, "--plot", PLOT_FORMATS)
+    from mapbench_cli.stats.paired_outcome import run  # late: pandas, and scipy for the tests
+    from mapbench_cli.text import paired_compare as text
+    outcomes = run(path, metric, options)
+    for line in text.terminal(outcomes):
+        say(line)
+    written: List[Path] = []
+    with _writing():
+        if md:
+            md.write_text(text.markdown(outcomes), encoding="utf-8")
+            written.append(md)
+        if cs:
+            text.write_csv(outcomes, cs)
+            written.append(cs)
+        if pl:
+            from mapbench_cli.figures.compare import plot
+            for o in outcomes:
+                target = pl if len(outcomes) == 1 else pl.with_name(f"{pl.stem}-arm{o.arms[1][0]}{pl.suffix}")
+                plot(o, target)
+                written.append(target)
+    for p in written:
+        say(f"wrote {show(p)}")
+    return max(o.exit_status for o in outcomes)

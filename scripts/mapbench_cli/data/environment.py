@@ -179,3 +179,13 @@ def watched_changes(base_envs: Sequence[Optional[dict]], current_envs: Sequence[
         if bv != cv:
             out.append((label, key, bv, cv))
     return out
+
+
+def interleave_of(envs: Sequence[Optional[dict]]) -> dict:
+    """The first run's "interleave" block (`mapbench --interleave`: knob, values, seed, mode);
+    {} when there is none."""
+    for env in envs:
+        block = (env or {}).get("interleave")
+        if isinstance(block, dict):
+            return block
+    return {}

@@ -11,6 +11,7 @@ import numpy as np
 from mapbench_cli.stats import compare
 from mapbench_cli.data import schema
 from mapbench_cli.stats.outcome import Outcome
+from mapbench_cli.stats.paired import PAIR
 from mapbench_cli.text.compare import common_parts, headline, short_label, shorten
 
 # --- plot -----------------------------------------------------------------------------------
@@ -37,7 +38,8 @@ def plot(outcome: Outcome, path: Path) -> None:
         notes.append("common to every case: " + "/".join(drop))
     col = schema.describe(p.metric)
     better = "left" if p.direction == schema.LOWER else "right"
-    notes.append(f"{p.options.confidence:.0%} bootstrap intervals; grey band: ±{p.options.threshold:.0%} threshold; "
+    kind = "Hodges–Lehmann" if PAIR in p.units else "bootstrap"   # the arms of one interleaved run
+    notes.append(f"{p.options.confidence:.0%} {kind} intervals; grey band: ±{p.options.threshold:.0%} threshold; "
                  f"{better} of 1 is better ({col.direction} {short_label(p.metric)} is better)")
     notes.append(f"BASE: {', '.join(outcome.base.run_ids[:3])}  CURRENT: {', '.join(outcome.current.run_ids[:3])}")
     spec = charts.RatioChart(

@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from mapbench_cli.stats import compare, work
+from mapbench_cli.stats import compare, paired, work
 from mapbench_cli.data import environment
 from mapbench_cli.data import schema
 from mapbench_cli.stats.compare import Comparison, Options
@@ -156,6 +156,16 @@ def check_counter_scope(metric: str, sides: Sequence[Side]) -> None:
                        "perf_event_paranoid): not the same quantity, run both sides with the same privileges")
 
 
+def refuse_interleaved(sides: Sequence[Side]) -> None:
+    """BadInput when BASE or CURRENT is an interleaved run: its arms are compared within the run
+    (stats/paired_outcome.py)."""
+    for side in sides:
+        if paired.is_interleaved(side.results.frame):
+            knob = environment.interleave_of(side.envs).get("knob") or "a knob"
+            raise BadInput(f"{side.label} ({side.where()}) is an interleaved run (arms of {clean(knob)}): compare the "
+                           f"arms of one run with `mapbench compare RUN`, not two runs")
+
+
 def _counters_reason(side: Side) -> str:
     modes = sorted(set(side.results.frame.get("counters_mode", pd.Series(dtype=str)).astype(str)) - {""})
     return f" (counters mode {', '.join(clean(m) for m in modes) or 'unknown'})"
@@ -176,6 +186,8 @@ class Outcome:
     not_compared: Dict[str, Dict[str, int]] = field(default_factory=dict)   # side -> status -> rows
     missing_detail: Dict[tuple, str] = field(default_factory=dict)         # case key -> why it is one-sided
     work_changes: pd.DataFrame = field(default_factory=pd.DataFrame)        # stats/work.py, over compared cases
+    # The arms of one interleaved run (stats/paired_outcome.py): ((0, BASE's variant), (j, CURRENT's)).
+    arms: Tuple[Tuple[int, str], ...] = ()
 
     @property
     def exit_status(self) -> int:
@@ -219,6 +231,7 @@ def run(base_paths: Sequence[str], current_paths: Sequence[str], metric: str = T
         options: Options = Options()) -> Outcome:
     base = load_side(base_paths, "BASE", options.max_steal)
     current = load_side(current_paths, "CURRENT", options.max_steal)
+    refuse_interleaved((base, current))
     direction = check_metric(metric, (base, current))
     check_counter_scope(metric, (base, current))
     b, c = compare.blocks_by_case(base.ok, metric), compare.blocks_by_case(current.ok, metric)

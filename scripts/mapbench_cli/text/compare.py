@@ -13,6 +13,7 @@ import pandas as pd
 from mapbench_cli.stats import compare
 from mapbench_cli.data import schema
 from mapbench_cli.stats.compare import Comparison, Options
+from mapbench_cli.stats.paired import PAIR
 from mapbench_cli.text.tables import markdown_escape
 from mapbench_cli.text.words import clean, count_range
 from mapbench_cli.stats.outcome import CPU_TIME, TIME, Outcome
@@ -120,6 +121,11 @@ def headline(outcome: Outcome) -> str:
 
 
 def _settings_text(o: Options, tested: int, units: Sequence[str] = (compare.PROCESS,)) -> str:
+    if PAIR in units:   # the arms of one interleaved run (stats/paired_outcome.py)
+        return (f"regression = Wilcoxon signed-rank p < {o.alpha:g} on the log-ratios of paired process medians, "
+                f"after Benjamini–Hochberg over the {tested} case{'s' if tested != 1 else ''} tested, and worse by "
+                f"more than {o.threshold:.0%}; ratio = Hodges–Lehmann estimate of the median ratio CURRENT / BASE "
+                f"over the pairs, with its {o.confidence:.0%} distribution-free interval (Walsh averages)")
     on = " and ".join({compare.PROCESS: "process medians", compare.REPETITION: "repetitions"}[u] for u in units)
     return (f"regression = Mann–Whitney p < {o.alpha:g} on {on or 'process medians'}, after Benjamini–Hochberg over "
             f"the {tested} case{'s' if tested != 1 else ''} tested, and worse by more than {o.threshold:.0%}; ratio = "
