@@ -96,7 +96,7 @@ def test_a_single_combination_or_too_many_is_refused():
 def test_matrix_runs_each_combination_into_a_labelled_folder(capsys, tmp_path, fake, fake_env, monkeypatch):
     monkeypatch.setenv("FAKE_SCALE", "never=1.5")
     out = tmp_path / "m"
-    code, stdout, _ = _main(capsys, "matrix", "--tune", "thp.enabled=always,madvise,never", "--out", out,
+    code, stdout, _ = _main(capsys, "matrix", "--mode", "whole-run", "--tune", "thp.enabled=always,madvise,never", "--out", out,
                             "--binary", fake, "--", "--suite", "quick", "--processes", "6")
     assert code == 0
     folders = sorted(p.name for p in out.iterdir() if p.is_dir())
@@ -142,23 +142,49 @@ def test_matrix_bad_input(capsys, tmp_path, fake, fake_env, args, mentions):
 
 def test_matrix_refuses_to_overwrite_a_run(capsys, tmp_path, fake, fake_env):
     (tmp_path / "m" / "thp.enabled=never").mkdir(parents=True)
-    code, _, err = _main(capsys, "matrix", "--tune", "thp.enabled=always,never", "--out", tmp_path / "m",
-                         "--binary", fake)
+    code, _, err = _main(capsys, "matrix", "--mode", "whole-run", "--tune", "thp.enabled=always,never",
+                         "--out", tmp_path / "m", "--binary", fake)
     _refused(code, err, "matrix", "already exists")
 
 
 def test_matrix_run_with_failed_rows_exits_1(capsys, tmp_path, fake, fake_env, monkeypatch):
     monkeypatch.setenv("FAKE_EXIT", "1")
-    code, _, err = _main(capsys, "matrix", "--tune", "thp.enabled=always,never", "--out", tmp_path / "m",
-                         "--binary", fake)
+    code, _, err = _main(capsys, "matrix", "--mode", "whole-run", "--tune", "thp.enabled=always,never",
+                         "--out", tmp_path / "m", "--binary", fake)
     assert code == 1 and "some rows are invalid" in err
 
 
 def test_matrix_through_the_launcher(tmp_path, fake, fake_env):
-    result = run_launcher("matrix", "--tune", "vm.swappiness=10,60", "--out", tmp_path / "m", "--binary", fake,
-                          env={"FAKE_LOG": str(fake_env)})
+    result = run_launcher("matrix", "--mode", "whole-run", "--tune", "vm.swappiness=10,60", "--out", tmp_path / "m",
+                          "--binary", fake, env={"FAKE_LOG": str(fake_env)})
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "m" / "vm.swappiness=60" / "results.csv").is_file()
+
+
+def test_matrix_interleaves_one_runtime_knob_and_compares_in_pairs(capsys, tmp_path, fake, fake_env, monkeypatch):
+    monkeypatch.setenv("FAKE_SCALE", "never=1.5")
+    out = tmp_path / "m"
+    code, stdout, _ = _main(capsys, "matrix", "--tune", "thp.enabled=always,never", "--out", out, "--binary", fake,
+                            "--", "--processes", "6")
+    assert code == 0
+    calls = [c for c in _calls(fake_env) if "--list_tunings" not in c]
+    assert calls == [["--interleave=thp.enabled=always,never", f"--out_dir={out}/interleaved", "--processes", "6"]]
+    assert "mode interleaved" in stdout and "paired: 6 process slots" in stdout
+    assert "3 regressions" in stdout   # never is 1.5x slower in every slot
+    assert json.loads((out / "matrix.json").read_text())["mode"] == "interleaved"
+    for suffix in ("md", "csv"):
+        assert (out / f"compare.{suffix}").is_file()
+
+
+@pytest.mark.parametrize("tunes", [["thp.enabled=always,never", "vm.swappiness=10,60"],
+                                   ["hugetlb.2M.nr_hugepages=0,8"]])
+def test_matrix_runs_whole_runs_when_it_cannot_interleave(capsys, tmp_path, fake, fake_env, tunes):
+    args = [a for t in tunes for a in ("--tune", t)]
+    code, stdout, _ = _main(capsys, "matrix", *args, "--out", tmp_path / "m", "--binary", fake)
+    assert code == 0 and "mode whole-run" in stdout
+    assert not any("--interleave" in " ".join(c) for c in _calls(fake_env))
+    code, _, err = _main(capsys, "matrix", "--mode", "interleaved", *args, "--out", tmp_path / "n", "--binary", fake)
+    _refused(code, err, "matrix", "use --mode whole-run")
 
 
 # --- regress ------------------------------------------------------------------------------

@@ -117,7 +117,7 @@ def test_matrix_with_the_real_binary_on_a_fake_sysfs(tmp_path):
     root = tmp_path / "sysroot"
     shutil.copytree(SYSROOT, root)
     out = tmp_path / "matrix"
-    result = run_launcher("matrix", "--tune", "vm.swappiness=10,100", "--out", out, "--binary", BINARY, "--",
+    result = run_launcher("matrix", "--mode", "whole-run", "--tune", "vm.swappiness=10,100", "--out", out, "--binary", BINARY, "--",
                           f"--system_root={root}", f"--tune_journal={tmp_path / 'journal'}", f"--filter={CASE}",
                           "--benchmark_repetitions=1", "--benchmark_min_time=0.01", "--processes=2",
                           f"--scratch_dir={tmp_path}")

@@ -10,6 +10,12 @@ restores it afterwards (also after a crash, from its journal). Then the first
 combination is compared with each other one, as `mapbench compare` does, and the folder
 gets a matrix.json index and compare-<label>.{md,csv,png} files.
 
+With one knob that may change between cases (every knob but the hugetlb pools), the
+default `--mode auto` makes one run instead, `--interleave KNOB=V1,V2,...`: the values
+take turns case by case and process by process, and the arms are compared in pairs
+(docs/sensitivity.md), which sees far smaller changes on a noisy machine. `--mode
+whole-run` keeps one run per value; the output and matrix.json say which mode ran.
+
 Exit status: 0 done; 1 a run reported invalid or failed rows; 2 bad input, or a run was
 refused (e.g. without root: the binary's own message is passed through).
 """
@@ -36,7 +42,7 @@ from mapbench_cli.text.words import clean, quote, show
 KNOB = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,79}$")
 VALUE = re.compile(r"^[A-Za-z0-9_.:+\[\]-]{1,40}$")
 MAX_COMBINATIONS = 64
-OWNED_OPTIONS = ("--out_dir", "--tune", "--list_tunings", "--restore_tunings", "--list", "--list_counters", "--help")
+OWNED_OPTIONS = ("--out_dir", "--tune", "--interleave", "--list_tunings", "--restore_tunings", "--list", "--list_counters", "--help")
 
 
 @dataclass
@@ -65,6 +71,9 @@ def add_parser(commands) -> None:
     matrix.add_argument("--tune", action="append", required=True, metavar="KNOB=V1,V2,...",
                         help="a knob and its values (repeatable: every combination is run)")
     matrix.add_argument("--out", metavar="DIR", help="folder for the runs (default results/matrix-<time>)")
+    matrix.add_argument("--mode", choices=("auto", "interleaved", "whole-run"), default="auto",
+                        help="interleaved: one run alternating the values of one runtime knob, compared in pairs; "
+                             "whole-run: one run per combination; auto (default): interleaved when it can be")
     matrix.add_argument("--binary", metavar="PATH", help="the mapbench binary (default build/mapbench beside scripts/)")
     add_statistics_options(matrix)
     matrix.add_argument("run_options", nargs=argparse.REMAINDER, metavar="-- RUN_OPTIONS",
@@ -111,8 +120,12 @@ def combinations(parsed: Sequence[Tuple[str, List[str]]]) -> List[Combination]:
     return combos
 
 
-def known_knobs(binary: Path, run_options: Sequence[str]) -> Optional[List[str]]:
-    """The binary's allowlist (from --list_tunings), or None when it cannot say."""
+WHOLE_RUN_ONLY = "whole run only"   # how --list_tunings marks a knob --interleave refuses
+
+
+def known_knobs(binary: Path, run_options: Sequence[str]) -> Optional[Dict[str, bool]]:
+    """The binary's allowlist (from --list_tunings): knob -> may change between cases; None
+    when it cannot say."""
     # Only the options that change which knobs exist (the system root, the scratch device).
     relevant = [o for o in run_options if o.split("=", 1)[0] in ("--system_root", "--scratch_dir")]
     try:
@@ -121,7 +134,18 @@ def known_knobs(binary: Path, run_options: Sequence[str]) -> Optional[List[str]]
         return None
     if done.returncode != 0:
         return None
-    return [line.split()[0] for line in done.stdout.splitlines() if line.strip() and not line.startswith("#")]
+    return {line.split()[0]: WHOLE_RUN_ONLY not in line
+            for line in done.stdout.splitlines() if line.strip() and not line.startswith("#")}
+
+
+def choose_mode(requested: str, parsed: Sequence[Tuple[str, List[str]]], known: Optional[Dict[str, bool]]) -> str:
+    """'interleaved' or 'whole-run'; BadInput when interleaving was asked for and cannot be."""
+    why_not = ("it takes exactly one knob" if len(parsed) != 1 else
+               "the binary cannot say which knobs change between cases" if known is None else
+               f"{parsed[0][0]} cannot change between cases ({WHOLE_RUN_ONLY})" if not known.get(parsed[0][0]) else "")
+    if requested == "interleaved" and why_not:
+        raise BadInput(f"--mode interleaved: {why_not}; use --mode whole-run")
+    return "whole-run" if requested == "whole-run" or why_not else "interleaved"
 
 
 def _run(command: List[str], label: str, say: Callable[[str], None]) -> Tuple[int, str]:
@@ -158,10 +182,13 @@ def matrix_command(args, say: Callable[[str], None] = print, warn: Callable[[str
         unknown = [k for k, _ in parsed if k not in known]
         if unknown:
             raise BadInput(f"unknown knob {quote(unknown[0])}: the binary's allowlist has "
-                           + (", ".join(known[:12]) + (" …" if len(known) > 12 else "") if known else "no knob"))
+                           + (", ".join(list(known)[:12]) + (" …" if len(known) > 12 else "") if known else "no knob"))
+    mode = choose_mode(args.mode, parsed, known)
     out = Path(args.out) if args.out else REPO / "results" / f"matrix-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
     if out.exists() and not out.is_dir():
         raise BadInput(f"--out {show(out)}: exists and is not a folder")
+    if mode == "interleaved":
+        return _interleaved(args, parsed[0], binary, run_options, out, say)
     names = [c.folder_name for c in combos]
     if len(set(names)) != len(names):
         raise BadInput("two combinations give the same folder name; use plainer values")
@@ -180,7 +207,8 @@ def matrix_command(args, say: Callable[[str], None] = print, warn: Callable[[str
     index_path = out / "matrix.json"
 
     def write_index() -> None:
-        index = {"binary": str(binary), "run_options": run_options, "tunes": [[k, v] for k, v in parsed], "runs": runs}
+        index = {"binary": str(binary), "run_options": run_options, "tunes": [[k, v] for k, v in parsed],
+                 "mode": "whole-run", "runs": runs}
         index_path.write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
 
     failed_rows = False
@@ -198,7 +226,7 @@ def matrix_command(args, say: Callable[[str], None] = print, warn: Callable[[str
             warn(f"[{combo.label}] some rows are invalid, failed or unvalidated (exit status 1)")
 
     say("")
-    say(f"matrix: {len(combos)} runs in {show(out)}")
+    say(f"matrix: {len(combos)} runs in {show(out)} (mode whole-run: one run per combination)")
     for run in runs:
         say(f"  {clean(run['label'])}: {show(run['folder'])}")
     first = runs[0]
@@ -220,3 +248,33 @@ def matrix_command(args, say: Callable[[str], None] = print, warn: Callable[[str
             say(f"wrote {show(path)}")
     say(f"index: {show(index_path)}")
     return 1 if failed_rows else 0
+
+
+def _interleaved(args, knob_values: Tuple[str, List[str]], binary: Path, run_options: Sequence[str], out: Path,
+                 say: Callable[[str], None]) -> int:
+    """One run alternating the knob's values (--interleave), its arms compared in pairs."""
+    from mapbench_cli.commands.compare import paired_command
+    knob, values = knob_values
+    folder = out / "interleaved"
+    if folder.exists():
+        raise BadInput(f"{show(folder)} already exists: choose another --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BadInput(f"--out {show(out)}: cannot create: {e.strerror or e}") from None
+    label = f"{knob}={','.join(values)}"
+    command = [str(binary), f"--interleave={label}", f"--out_dir={folder}", *run_options]
+    status, last = _run(command, label, say)
+    index = {"binary": str(binary), "run_options": list(run_options), "tunes": [[knob, values]],
+             "mode": "interleaved", "runs": [{"label": label, "folder": str(folder), "exit": status}]}
+    index_path = out / "matrix.json"
+    index_path.write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
+    if status not in (0, 1) or not (folder / RESULTS_NAME).is_file():
+        raise BadInput(f"[{label}] the run was refused or failed (exit status {status}): {clean(last)[:300] or 'no message'}")
+    say("")
+    say(f"matrix: one interleaved run in {show(folder)} (mode interleaved: the values of {knob} took turns "
+        "case by case; --mode whole-run for one run per value)")
+    paired_command(str(folder), args.metric, options_from(args), str(out / "compare.md"), str(out / "compare.csv"),
+                   str(out / "compare.png"), say=say)
+    say(f"index: {show(index_path)}")
+    return 1 if status == 1 else 0
