@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "harness/measure/checksum.h"
+
 namespace mapbench {
 namespace {
 
@@ -27,19 +29,6 @@ uint64_t CpuLoop() {
     benchmark::DoNotOptimize(x);
   }
   return x;
-}
-
-uint64_t Sum(const uint64_t* words, size_t count) {
-  uint64_t a = 0, b = 0, c = 0, d = 0;  // four chains: bandwidth, not add latency
-  size_t i = 0;
-  for (; i + 4 <= count; i += 4) {
-    a += words[i];
-    b += words[i + 1];
-    c += words[i + 2];
-    d += words[i + 3];
-  }
-  for (; i < count; ++i) a += words[i];
-  return a + b + c + d;
 }
 
 double Median(double (&v)[kRounds]) {
@@ -63,8 +52,8 @@ Calibrator::Calibrator(size_t bytes) {
   }
   madvise(p, count_ * sizeof(uint64_t), MADV_NOHUGEPAGE);  // the same page size whatever THP is set to
   words_ = static_cast<uint64_t*>(p);
-  for (size_t i = 0; i < count_; ++i) words_[i] = i * 0x9e3779b97f4a7c15ull;
-  expected_sum_ = Sum(words_, count_);
+  for (size_t i = 0; i < count_; ++i) words_[i] = ScratchWord(i);
+  expected_sum_ = SumWords(words_, count_ * sizeof(uint64_t));
   expected_loop_ = CpuLoop();
 }
 
@@ -82,7 +71,7 @@ CalibrationReading Calibrator::Measure() const {
     cpu_ok &= CpuLoop() == expected_loop_;
     cpu[r] = NowNs() - start;
     start = NowNs();
-    memory_ok &= Sum(words_, count_) == expected_sum_;
+    memory_ok &= SumWords(words_, count_ * sizeof(uint64_t)) == expected_sum_;
     memory[r] = static_cast<double>(count_ * sizeof(uint64_t)) * 1e9 / std::max(NowNs() - start, 1.0);
   }
   if (cpu_ok) reading.cpu_ns = Median(cpu);
