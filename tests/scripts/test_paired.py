@@ -290,3 +290,14 @@ def test_power_with_missing_pairs_and_a_throughput_metric(capsys, tmp_path):
     assert "bytes_per_second (higher is better)" in out
     assert "1 case lacks a pair in some slots" in out and "6 of 10" in out
     assert "--split random does not apply" in out
+
+
+def test_max_steal_leaves_out_rows_of_an_interleaved_run(capsys, tmp_path):
+    frame = _interleaved_rows(np.random.default_rng(5), slots=8)
+    frame["steal_fraction"] = "0"
+    frame.loc[frame.index[:7], "steal_fraction"] = "0.3"
+    run = _write_run(tmp_path / "aa", frame)
+    code, out, _ = _main(capsys, "compare", run)
+    assert code == 0 and "RUN: 7 of" in out and "--max-steal leaves them out" in out
+    code, out, _ = _main(capsys, "compare", run, "--max-steal", "10")
+    assert code == 0 and "RUN: 7 ok rows left out" in out

@@ -305,13 +305,13 @@ def run(base_paths: Sequence[str], current_paths: Sequence[str], metric: str = T
             outcome.env_notes.append(f"{side.label}'s runs differ among themselves in "
                                      f"{', '.join(watched_own[:6])}{' …' if len(watched_own) > 6 else ''}")
     outcome.env_changes = environment.watched_changes(base.envs, current.envs)
-    outcome.notes += _steal_notes((base, current), options.max_steal)
+    outcome.notes += steal_notes((base, current), options.max_steal)
     metrics = [m for m in work.work_metrics(base.ok.columns) if m in current.ok and m != metric]
     outcome.work_changes = work.changes(base.ok, current.ok, metrics, options.work_tolerance, keep)
     return outcome
 
 
-def _steal_notes(sides: Sequence[Side], max_steal: Optional[float]) -> List[str]:
+def steal_notes(sides: Sequence[Side], max_steal: Optional[float]) -> List[str]:
     """How many rows were left out for steal (--max-steal), or ran under heavy steal."""
     notes = []
     for side in sides:

@@ -49,7 +49,7 @@ def _companions(outcome: Outcome, ok: pd.DataFrame, arm: int, metric: str, optio
 
 def run(path: str, metric: str = two_runs.TIME, options: Options = Options()) -> List[Outcome]:
     """One Outcome per arm j >= 1, against arm 0."""
-    whole = two_runs.load_side([path], "RUN")
+    whole = two_runs.load_side([path], "RUN", options.max_steal)   # a slot that loses an arm gives no pair
     direction = two_runs.check_metric(metric, [whole])
     two_runs.check_counter_scope(metric, [whole])
     arms = paired.arms(whole.results.frame)
@@ -72,6 +72,7 @@ def run(path: str, metric: str = two_runs.TIME, options: Options = Options()) ->
         outcome.notes.append(f"paired: {len(slots)} process slot{'s' if len(slots) != 1 else ''}, interleaved "
                              f"{clean(knob)} values (BASE arm 0 {clean(labels[0])}, CURRENT arm {arm} "
                              f"{clean(labels[arm])}{', seed ' + str(block['seed']) if 'seed' in block else ''})")
+        outcome.notes += two_runs.steal_notes([whole], options.max_steal)
         lone = {k: p.without_pair for k, p in pairs.items() if p.without_pair}
         if lone:
             example = next(iter(lone))
