@@ -54,6 +54,9 @@ void Measurement::Stop() {
     if (!impl_->paused) impl_->noise.Add(impl_->noise_begin, ReadNoise());
     if (auto steal = impl_->noise.StealFraction()) state_.counters[keys::kStealFraction] = *steal;
     if (auto wait = impl_->noise.CpuWaitFraction()) state_.counters[keys::kCpuWaitFraction] = *wait;
+    // A total over the timed stretches; Google Benchmark divides it by the iterations.
+    state_.counters[keys::kTreeCpuNs] =
+        benchmark::Counter(static_cast<double>(impl_->noise.TreeCpuNs()), benchmark::Counter::kAvgIterations);
   }
   CounterGroup::Readings readings = impl_->group.Read();
   const auto& statuses = impl_->set.statuses();

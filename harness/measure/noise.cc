@@ -1,5 +1,7 @@
 #include "harness/measure/noise.h"
 
+#include <dirent.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <charconv>
@@ -33,6 +35,64 @@ std::optional<CpuTicks> ParseProcStatCpu(std::string_view text) {
   return ticks;
 }
 
+std::optional<std::vector<int64_t>> ParseChildren(std::string_view text) {
+  std::vector<int64_t> pids;
+  const char* at = text.data();
+  const char* end = text.data() + text.size();
+  while (at < end) {
+    if (*at == ' ' || *at == '\n') {
+      ++at;
+      continue;
+    }
+    int64_t pid = 0;
+    auto [next, ec] = std::from_chars(at, end, pid);
+    if (ec != std::errc() || pid <= 0 || (next < end && *next != ' ' && *next != '\n')) return std::nullopt;
+    pids.push_back(pid);
+    at = next;
+  }
+  return pids;
+}
+
+namespace {
+
+uint64_t Ns(const timeval& t) {
+  return static_cast<uint64_t>(t.tv_sec) * 1000000000ull + static_cast<uint64_t>(t.tv_usec) * 1000ull;
+}
+
+std::vector<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> names;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] != '.') names.emplace_back(e->d_name);
+    }
+    closedir(d);
+  }
+  return names;
+}
+
+}  // namespace
+
+uint64_t ProcessTreeCpuNs() {
+  static const SystemFiles real;
+  timespec own;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &own);
+  uint64_t total = static_cast<uint64_t>(own.tv_sec) * 1000000000ull + static_cast<uint64_t>(own.tv_nsec);
+  rusage reaped;
+  if (getrusage(RUSAGE_CHILDREN, &reaped) == 0) total += Ns(reaped.ru_utime) + Ns(reaped.ru_stime);
+  for (const std::string& task : Entries("/proc/self/task")) {
+    auto children = ParseChildren(real.Read("/proc/self/task/" + task + "/children").value_or(""));
+    for (int64_t pid : children.value_or(std::vector<int64_t>{})) {
+      const std::string threads = "/proc/" + std::to_string(pid) + "/task";
+      for (const std::string& tid : Entries(threads)) {
+        if (auto sched = ParseSchedstat(real.Read(threads + "/" + tid + "/schedstat").value_or(""))) {
+          total += sched->cpu_ns;
+        }
+      }
+    }
+  }
+  return total;
+}
+
 NoiseSample ReadNoise() {
   static const SystemFiles real;
   NoiseSample sample;
@@ -41,12 +101,14 @@ NoiseSample ReadNoise() {
   timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   sample.wall_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000ull + static_cast<uint64_t>(now.tv_nsec);
+  sample.tree_cpu_ns = ProcessTreeCpuNs();
   return sample;
 }
 
 void NoiseTotals::Add(const NoiseSample& begin, const NoiseSample& end) {
   any_ = true;
   wall_ns_ += end.wall_ns - begin.wall_ns;
+  if (end.tree_cpu_ns > begin.tree_cpu_ns) tree_cpu_ns_ += end.tree_cpu_ns - begin.tree_cpu_ns;
   if (begin.cpu && end.cpu && end.cpu->total >= begin.cpu->total) {
     ticks_ += end.cpu->total - begin.cpu->total;
     steal_ += end.cpu->steal - begin.cpu->steal;

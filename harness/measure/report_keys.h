@@ -23,6 +23,7 @@ inline constexpr char kPagesPerOp[] = "mb.pages_per_op";
 inline constexpr char kRunFraction[] = "mb.counter_run_fraction";
 inline constexpr char kStealFraction[] = "mb.steal_fraction";          // thread 0's timed stretches
 inline constexpr char kCpuWaitFraction[] = "mb.cpu_wait_fraction";
+inline constexpr char kTreeCpuNs[] = "mb.tree_cpu_ns";  // thread 0: the whole process tree
 // "<key>@<thread>": one value per benchmark thread, which Google Benchmark keeps apart
 // (it would average a kAvgThreads value); the row takes the smallest.
 inline constexpr char kPerThread = '@';

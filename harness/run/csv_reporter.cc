@@ -52,7 +52,8 @@ const std::vector<std::string>& BaseColumns() {
       "ns_per_op",      "cpu_ns_per_op",   "bytes_per_op",       "bytes_per_second",
       "pages_per_op",   "counters_mode",   "counters_kernel",    "counters_user_only",
       "counter_run_fraction", "steal_fraction",  "cpu_wait_fraction",
-      "calibration_cpu_ns", "calibration_memory_bytes_per_second", "fraction_of_ceiling"};
+      "calibration_cpu_ns", "calibration_memory_bytes_per_second", "fraction_of_ceiling",
+      "total_cpu_ns_per_op"};
   return columns;
 }
 
@@ -210,6 +211,7 @@ std::map<std::string, std::string> RowCells(const benchmark::BenchmarkReporter::
   }
   const double* pages = FindCounter(counters, keys::kPagesPerOp);
   if (pages != nullptr && *pages > 0) cells["pages_per_op"] = Number(*pages);
+  if (const double* tree = FindCounter(counters, keys::kTreeCpuNs)) cells["total_cpu_ns_per_op"] = Number(*tree);
   if (const double* steal = FindCounter(counters, keys::kStealFraction)) cells["steal_fraction"] = Number(*steal);
   if (const double* wait = FindCounter(counters, keys::kCpuWaitFraction)) {
     cells["cpu_wait_fraction"] = Number(*wait);

@@ -61,6 +61,7 @@ _KNOWN = {
     "iterations": ("operations timed", "", True),
     "ns_per_op": ("time per operation", "ns", True),
     "cpu_ns_per_op": ("CPU time per operation", "ns", True),
+    "total_cpu_ns_per_op": ("CPU time of the process tree per operation", "ns", True),
     "bytes_per_op": ("bytes per operation", "B", True),
     "bytes_per_second": ("throughput", "B/s", True),
     "pages_per_op": ("base pages per operation", "", True),
