@@ -1,76 +1,58 @@
 #include "harness/measure/noise.h"
 
-#include <dirent.h>
 #include <sys/resource.h>
 #include <time.h>
 
-#include <charconv>
+#include <climits>
+#include <sstream>
 #include <vector>
 
-#include "harness/measure/parallel.h"
 #include "harness/kernel/system_files.h"
+#include "harness/measure/parallel.h"
 
 namespace mapbench {
 
-std::optional<CpuTicks> ParseProcStatCpu(std::string_view text) {
-  if (text.substr(0, 4) != "cpu ") return std::nullopt;
-  std::string_view line = text.substr(4, text.find('\n') == std::string_view::npos ? text.npos : text.find('\n') - 4);
-  std::vector<uint64_t> fields;
-  const char* at = line.data();
-  const char* end = line.data() + line.size();
-  while (at < end) {
-    while (at < end && *at == ' ') ++at;
-    if (at == end) break;
-    uint64_t value = 0;
-    auto [next, ec] = std::from_chars(at, end, value);
-    if (ec != std::errc() || (next < end && *next != ' ')) return std::nullopt;
-    fields.push_back(value);
-    at = next;
-  }
-  if (fields.size() < 8) return std::nullopt;  // steal arrived in Linux 2.6.11
-  CpuTicks ticks;
-  // guest and guest_nice (fields 9, 10) are counted in user and nice already.
-  for (size_t i = 0; i < std::min<size_t>(fields.size(), 8); ++i) ticks.total += fields[i];
-  ticks.steal = fields[7];
-  return ticks;
-}
-
-std::optional<std::vector<int64_t>> ParseChildren(std::string_view text) {
-  std::vector<int64_t> pids;
-  const char* at = text.data();
-  const char* end = text.data() + text.size();
-  while (at < end) {
-    if (*at == ' ' || *at == '\n') {
-      ++at;
-      continue;
-    }
-    int64_t pid = 0;
-    auto [next, ec] = std::from_chars(at, end, pid);
-    if (ec != std::errc() || pid <= 0 || (next < end && *next != ' ' && *next != '\n')) return std::nullopt;
-    pids.push_back(pid);
-    at = next;
-  }
-  return pids;
-}
-
 namespace {
+
+// Whitespace-separated whole numbers (ParseUnsigned each); nullopt if one is not.
+std::optional<std::vector<uint64_t>> Numbers(std::string_view text) {
+  std::istringstream in{std::string(text)};
+  std::vector<uint64_t> numbers;
+  for (std::string word; in >> word;) {
+    auto n = ParseUnsigned(word);
+    if (!n) return std::nullopt;
+    numbers.push_back(*n);
+  }
+  return numbers;
+}
 
 uint64_t Ns(const timeval& t) {
   return static_cast<uint64_t>(t.tv_sec) * 1000000000ull + static_cast<uint64_t>(t.tv_usec) * 1000ull;
 }
 
-std::vector<std::string> Entries(const std::string& dir) {
-  std::vector<std::string> names;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      if (e->d_name[0] != '.') names.emplace_back(e->d_name);
-    }
-    closedir(d);
-  }
-  return names;
+}  // namespace
+
+std::optional<CpuTicks> ParseProcStatCpu(std::string_view text) {
+  if (text.substr(0, 4) != "cpu ") return std::nullopt;
+  auto fields = Numbers(text.substr(4, text.find('\n') == std::string_view::npos ? text.npos : text.find('\n') - 4));
+  if (!fields || fields->size() < 8) return std::nullopt;  // steal arrived in Linux 2.6.11
+  CpuTicks ticks;
+  // guest and guest_nice (fields 9, 10) are counted in user and nice already.
+  for (size_t i = 0; i < 8; ++i) ticks.total += (*fields)[i];
+  ticks.steal = (*fields)[7];
+  return ticks;
 }
 
-}  // namespace
+std::optional<std::vector<int64_t>> ParseChildren(std::string_view text) {
+  auto numbers = Numbers(text);
+  if (!numbers) return std::nullopt;
+  std::vector<int64_t> pids;
+  for (uint64_t n : *numbers) {
+    if (n == 0 || n > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
+    pids.push_back(static_cast<int64_t>(n));
+  }
+  return pids;
+}
 
 uint64_t ProcessTreeCpuNs() {
   static const SystemFiles real;
@@ -79,11 +61,11 @@ uint64_t ProcessTreeCpuNs() {
   uint64_t total = static_cast<uint64_t>(own.tv_sec) * 1000000000ull + static_cast<uint64_t>(own.tv_nsec);
   rusage reaped;
   if (getrusage(RUSAGE_CHILDREN, &reaped) == 0) total += Ns(reaped.ru_utime) + Ns(reaped.ru_stime);
-  for (const std::string& task : Entries("/proc/self/task")) {
+  for (const std::string& task : real.List("/proc/self/task")) {
     auto children = ParseChildren(real.Read("/proc/self/task/" + task + "/children").value_or(""));
     for (int64_t pid : children.value_or(std::vector<int64_t>{})) {
       const std::string threads = "/proc/" + std::to_string(pid) + "/task";
-      for (const std::string& tid : Entries(threads)) {
+      for (const std::string& tid : real.List(threads)) {
         if (auto sched = ParseSchedstat(real.Read(threads + "/" + tid + "/schedstat").value_or(""))) {
           total += sched->cpu_ns;
         }

@@ -18,11 +18,11 @@
 #include "harness/run/csv_reporter.h"
 #include "harness/run/environment.h"
 #include "harness/run/flags.h"
+#include "harness/run/interleave.h"
 #include "harness/run/registry.h"
 #include "harness/run/scratch.h"
 #include "harness/run/series.h"
 #include "harness/run/tunings.h"
-#include "harness/run/interleave.h"
 
 namespace mapbench {
 namespace {
@@ -195,14 +195,7 @@ std::string RunCases(const RunContext& context, const std::vector<CaseInfo>& cas
       const std::vector<int>& arms = interleaving.orders[process][c];
       for (size_t position = 0; position < arms.size(); ++position) {
         const std::string& value = knob.values[arms[position]];
-        stopped = tuner.Switch({knob.knob, value}, knobs);
-        auto now = std::find_if(tuner.applied().begin(), tuner.applied().end(),
-                                [&](const AppliedTuning& t) { return t.knob == knob.knob; });
-        if (stopped.empty() && (now == tuner.applied().end() || now->after != value)) {
-          stopped = knob.knob + " asked " + value + ", the kernel set " +
-                    (now == tuner.applied().end() ? "nothing" : now->after);
-        }
-        if (!stopped.empty()) break;
+        if (stopped = tuner.Switch({knob.knob, value}, knobs); !stopped.empty()) break;
         reporter.SetArm(arms[position], knob.knob + "=" + value, static_cast<int>(position));
         run_case(cases[c], process);
       }

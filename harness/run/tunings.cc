@@ -450,16 +450,26 @@ std::string Tuner::Apply(const std::vector<TuningRequest>& requests,
 }
 
 std::string Tuner::Switch(const TuningRequest& request, const std::vector<KnobInfo>& knobs) {
-  auto earlier = std::find_if(applied_.begin(), applied_.end(),
-                              [&](const AppliedTuning& t) { return t.knob == request.knob; });
-  if (earlier == applied_.end()) return Apply({request}, knobs);
-  const KnobInfo* knob = nullptr;
-  if (std::string e = CheckRequest(request, knobs, system_, &knob); !e.empty()) return e;
-  if (std::string failure = WriteSetting(earlier->path, request.value); !failure.empty()) {
-    return request.knob + "=" + request.value + ": " + failure;
+  auto find = [&] {
+    return std::find_if(applied_.begin(), applied_.end(), [&](const AppliedTuning& t) { return t.knob == request.knob; });
+  };
+  auto earlier = find();
+  if (earlier == applied_.end()) {
+    if (std::string e = Apply({request}, knobs); !e.empty()) return e;
+    earlier = find();
+  } else {
+    const KnobInfo* knob = nullptr;
+    if (std::string e = CheckRequest(request, knobs, system_, &knob); !e.empty()) return e;
+    if (std::string failure = WriteSetting(earlier->path, request.value); !failure.empty()) {
+      return request.knob + "=" + request.value + ": " + failure;
+    }
+    earlier->requested = request.value;
+    earlier->after = CurrentValue(system_, knob->path);
   }
-  earlier->requested = request.value;
-  earlier->after = CurrentValue(system_, knob->path);
+  // A row labelled with a value the kernel did not take would be mislabelled.
+  if (earlier->after != request.value) {
+    return request.knob + " asked " + request.value + ", the kernel set " + earlier->after;
+  }
   return "";
 }
 

@@ -132,7 +132,8 @@ class Tuner {
 
   // Sets one knob to `value` for the cases that follow (--interleave). The first change
   // of a knob is journalled as Apply does; later ones rewrite it in place, so the journal
-  // and the restore keep the value from before the run. Error text or empty.
+  // and the restore keep the value from before the run. Error text or empty, also when
+  // the kernel read back another value than the one asked.
   std::string Switch(const TuningRequest& request, const std::vector<KnobInfo>& knobs);
 
   // Restores in reverse order and removes the journal. Error text or empty.
