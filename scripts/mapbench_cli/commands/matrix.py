@@ -198,10 +198,7 @@ def matrix_command(args, say: Callable[[str], None] = print, warn: Callable[[str
     from mapbench_cli.stats.outcome import run as compare_runs  # late: pandas, scipy
     from mapbench_cli.text.compare import terminal
     options = options_from(args)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise BadInput(f"--out {show(out)}: cannot create: {e.strerror or e}") from None
+    _make_folder(out)
 
     runs: List[Dict[str, object]] = []
     index_path = out / "matrix.json"
@@ -250,6 +247,13 @@ def matrix_command(args, say: Callable[[str], None] = print, warn: Callable[[str
     return 1 if failed_rows else 0
 
 
+def _make_folder(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BadInput(f"--out {show(out)}: cannot create: {e.strerror or e}") from None
+
+
 def _interleaved(args, knob_values: Tuple[str, List[str]], binary: Path, run_options: Sequence[str], out: Path,
                  say: Callable[[str], None]) -> int:
     """One run alternating the knob's values (--interleave), its arms compared in pairs."""
@@ -258,10 +262,7 @@ def _interleaved(args, knob_values: Tuple[str, List[str]], binary: Path, run_opt
     folder = out / "interleaved"
     if folder.exists():
         raise BadInput(f"{show(folder)} already exists: choose another --out")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise BadInput(f"--out {show(out)}: cannot create: {e.strerror or e}") from None
+    _make_folder(out)
     label = f"{knob}={','.join(values)}"
     command = [str(binary), f"--interleave={label}", f"--out_dir={folder}", *run_options]
     status, last = _run(command, label, say)
