@@ -371,7 +371,8 @@ int Main(int argc, char** argv) {
                                     context.config.processes, static_cast<int>(registered.size()),
                                     interleaving.seed);
   }
-  if (error = ValidateLayout(layout); !error.empty()) {
+  if (error = ValidateLayout(layout); error.empty()) error = CheckHeadlines(registered);
+  if (!error.empty()) {
     std::cerr << "mapbench: a family declares a bad column: " << error << "\n";
     return kExitBadInput;
   }
@@ -379,6 +380,7 @@ int Main(int argc, char** argv) {
   const std::string env_path = context.config.out_dir + "/environment.json";
   nlohmann::json env = CaptureEnvironment(context, scratch->path());
   env["run"]["complete"] = false;  // a run killed midway says so
+  env["families"] = FamiliesJson(registered);
   for (const AppliedTuning& t : tuner.applied()) {
     env["tunings_applied"].push_back(
         {{"knob", t.knob}, {"path", t.path}, {"before", t.before}, {"requested", t.requested}, {"after", t.after}});
