@@ -7,7 +7,7 @@ environment appendix) and matrix. Pure functions over dicts: nothing here prints
 from __future__ import annotations
 
 import json
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 # Settings that change between any two runs without saying anything about the numbers
 # (each a key or the prefix of a group of keys).
@@ -189,3 +189,15 @@ def interleave_of(envs: Sequence[Optional[dict]]) -> dict:
         if isinstance(block, dict):
             return block
     return {}
+
+
+def declared_headlines(envs: Iterable[Optional[dict]]) -> Dict[str, Set[str]]:
+    """{family: the headline columns the runs declare for it} (environment.json "families",
+    Family::headline); a family no run declares is absent (runs recorded before declarations)."""
+    declared: Dict[str, Set[str]] = {}
+    for env in envs:
+        families = (env or {}).get("families")
+        for family, info in (families.items() if isinstance(families, dict) else ()):
+            if isinstance(info, dict) and isinstance(info.get("headline"), str):
+                declared.setdefault(str(family), set()).add(info["headline"])
+    return declared
