@@ -301,3 +301,8 @@ def test_max_steal_leaves_out_rows_of_an_interleaved_run(capsys, tmp_path):
     assert code == 0 and "RUN: 7 of" in out and "--max-steal leaves them out" in out
     code, out, _ = _main(capsys, "compare", run, "--max-steal", "10")
     assert code == 0 and "RUN: 7 ok rows left out" in out
+    # power on the same A/A run leaves them out too, and says so
+    code, out, _ = _main(capsys, "power", run, "--processes", "6", "--trials", "20", "--max-steal", "10")
+    assert code == 0 and "RUN: 7 ok rows left out" in out
+    code, out, _ = _main(capsys, "power", run, "--processes", "6", "--trials", "20")
+    assert code == 0 and "RUN: 7 of" in out
