@@ -156,14 +156,14 @@ std::string RunCases(const RunContext& context, const std::vector<CaseInfo>& cas
   BenchmarkOutMerger merged_out;
   const double timeout = context.config.case_timeout_s;
   const Calibrator calibrator;  // faulted in here once: every case reads the same pages
-  auto run_case = [&](const CaseInfo& info, int process) {
+  auto run_case = [&](const CaseInfo& info, int process, int arm) {
     if (!benchmark_out.empty()) std::remove(benchmark_out.c_str());
     ChildResult result = RunInChild(
         [&](int result_fd) {
           reporter.ResetCounts();  // report this case's rows only
           if (calibrator.ok()) reporter.CalibrateWith(&calibrator);
           BeginCaseSeries(context.config.out_dir + "/series.csv", context.config.run_id, info.family,
-                          info.name, process);
+                          info.name, process, arm);
           const std::string only_this = "^" + RegexEscape(info.name) +
                                         "(/(min_time|iterations|repeats|threads):[^/]+|/real_time|/manual_time)*$";
           benchmark::RunSpecifiedBenchmarks(&reporter, only_this);
@@ -189,7 +189,7 @@ std::string RunCases(const RunContext& context, const std::vector<CaseInfo>& cas
     reporter.SetProcess(process);
     for (size_t c = 0; c < cases.size() && stopped.empty(); ++c) {
       if (knob.values.empty()) {
-        run_case(cases[c], process);
+        run_case(cases[c], process, -1);
         continue;
       }
       const std::vector<int>& arms = interleaving.orders[process][c];
@@ -197,7 +197,7 @@ std::string RunCases(const RunContext& context, const std::vector<CaseInfo>& cas
         const std::string& value = knob.values[arms[position]];
         if (stopped = tuner.Switch({knob.knob, value}, knobs); !stopped.empty()) break;
         reporter.SetArm(arms[position], knob.knob + "=" + value, static_cast<int>(position));
-        run_case(cases[c], process);
+        run_case(cases[c], process, arms[position]);
       }
     }
   }

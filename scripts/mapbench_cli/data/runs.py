@@ -275,6 +275,12 @@ SERIES_NAME = "series.csv"
 SERIES_COLUMNS: Tuple[str, ...] = ("schema_version", "run_id", "family", "name", "process", "repetition", "t_s",
                                    "series", "value")
 SERIES_KEY = ["run_id", "name", "process", "repetition"]
+SERIES_ARM = "arm"   # an interleaved run's series.csv ends with it, as its results.csv rows carry one
+
+
+def _series_key(frame: pd.DataFrame) -> List[str]:
+    """What ties a point to its row: the arm too when the run interleaved."""
+    return SERIES_KEY + ([SERIES_ARM] if SERIES_ARM in frame else [])
 
 
 def series_path(run: Run) -> Optional[Path]:
@@ -296,7 +302,7 @@ def load_series_csv(path: Path) -> pd.DataFrame:
     if len(frame) != len(lines):
         raise BadInput(f"{show(path)}: pandas read {len(frame)} rows where the CSV has {len(lines)}; not a clean CSV")
     frame.columns = header
-    frame = frame[list(SERIES_COLUMNS)]
+    frame = frame[list(SERIES_COLUMNS) + ([SERIES_ARM] if SERIES_ARM in header else [])]
 
     def where(mask: pd.Series) -> str:
         return f"{show(path)}: line {lines[int(np.flatnonzero(mask.to_numpy())[0])]}"
@@ -312,14 +318,14 @@ def load_series_csv(path: Path) -> pd.DataFrame:
         empty = frame[column] == ""
         if empty.any():
             raise BadInput(f"{where(empty)}: empty {column}")
-    for column in ("process", "repetition", "t_s", "value"):
+    for column in ("process", "repetition", "t_s", "value") + ((SERIES_ARM,) if SERIES_ARM in frame else ()):
         values, bad = _parse_numeric(frame[column])
         bad |= ~np.isfinite(values)  # an empty cell, NaN or inf: every point is a finite number
         if bad.any():
             cell = frame.loc[bad, column].iloc[0]
             raise BadInput(f"{where(bad)}: column {column} must hold a finite number, found {quote(cell, 40)}")
         frame[column] = values
-    for column in ("process", "repetition"):
+    for column in ("process", "repetition") + ((SERIES_ARM,) if SERIES_ARM in frame else ()):
         bad = (frame[column] < 0) | (frame[column] != np.floor(frame[column]))
         if bad.any():
             raise BadInput(f"{where(bad)}: {column} must be a whole number >= 0, found {frame.loc[bad, column].iloc[0]:g}")
@@ -331,7 +337,7 @@ def load_series_csv(path: Path) -> pd.DataFrame:
     if bad.any():
         raise BadInput(f"{where(bad)}: {frame.loc[bad, 'series'].iloc[0]} is negative "
                        f"({frame.loc[bad, 'value'].iloc[0]:g}); a count, rate or usage cannot be")
-    repeated = frame.duplicated(SERIES_KEY + ["series", "t_s"], keep="first")
+    repeated = frame.duplicated(_series_key(frame) + ["series", "t_s"], keep="first")
     if repeated.any():
         r = frame[repeated].iloc[0]
         raise BadInput(f"{where(repeated)}: a second value of {quote(r['series'], 40)} at t_s={r['t_s']:g} for "
@@ -358,11 +364,16 @@ def load_series(results: Results) -> pd.DataFrame:
         "name": rows["name"],
         "process": pd.to_numeric(rows["process"], errors="coerce").fillna(0.0) if "process" in rows else 0.0,
         "repetition": rows["repetition"].astype(float),
-    }).drop_duplicates()
-    matched = series.merge(keys.assign(_row=True), on=SERIES_KEY, how="left")["_row"].notna().to_numpy()
+    })
+    key = SERIES_KEY
+    if SERIES_ARM in series:
+        key = _series_key(series)
+        keys[SERIES_ARM] = pd.to_numeric(rows[SERIES_ARM], errors="coerce") if SERIES_ARM in rows else np.nan
+    keys = keys.drop_duplicates()
+    matched = series.merge(keys.assign(_row=True), on=key, how="left")["_row"].notna().to_numpy()
     if not matched.all():
         orphans = series[~matched]
-        reps = orphans.drop_duplicates(SERIES_KEY)
+        reps = orphans.drop_duplicates(key)
         results.warnings.append(
             f"{SERIES_NAME}: {len(orphans)} point{'s' if len(orphans) != 1 else ''} of {len(reps)} "
             f"repetition{'s' if len(reps) != 1 else ''} with no row in {RESULTS_NAME} (first: {clean(reps['name'].iloc[0])} "

@@ -325,25 +325,17 @@ def default_out_dir(paths: Sequence[str]) -> Path:
     return folder / "plots"
 
 
-def plot_command(paths: Sequence[str], out_dir: Optional[str], say=print, warn=None) -> int:
-    results = load_runs(paths, series=True)
-    frame, ok = results.frame, results.ok
-    if ok.empty:
-        raise BadInput(f"nothing to plot: no row has status ok; {describe_not_plotted(results.not_plotted())}")
-    out = Path(out_dir) if out_dir else default_out_dir(paths)
-    if out.exists() and not out.is_dir():
-        raise BadInput(f"{show(out)}: exists and is not a folder; give --out a folder")
+def _make_folder(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise BadInput(f"{show(out)}: cannot create the output folder: {e.strerror or e}") from None
-    for w in results.warnings:  # only once the input is usable: a refusal stays one line
-        if warn:
-            warn(w)
-    if len(results.runs) > 1:
-        say(f"{len(results.runs)} runs concatenated: repetitions of the same case are pooled")
 
-    from mapbench_cli.figures import base as figures  # late: matplotlib is only needed once the input is good
+
+def _plot_families(results: Results, out: Path, figures, say) -> None:
+    """Every family's figures and summary of `results`, into `out`."""
+    frame, ok = results.frame, results.ok
+    _make_folder(out)
     ctx = Context(ok=ok, run_note=_run_note(results), figures=figures, frame=frame, series=results.series)
     for family in ordered(frame["family"]):
         rows = ok[ok["family"] == family]
@@ -372,4 +364,28 @@ def plot_command(paths: Sequence[str], out_dir: Optional[str], say=print, warn=N
         line = (f"{clean(family)}: {cases} case{'s' if cases != 1 else ''} from {len(rows)} ok rows "
                 f"({_repetitions_text(rows)}), {len(made)} figure{'s' if len(made) != 1 else ''}")
         say(line + (f"; {skipped}" if skipped else ""))
+
+
+def plot_command(paths: Sequence[str], out_dir: Optional[str], say=print, warn=None) -> int:
+    results = load_runs(paths, series=True)
+    if results.ok.empty:
+        raise BadInput(f"nothing to plot: no row has status ok; {describe_not_plotted(results.not_plotted())}")
+    out = Path(out_dir) if out_dir else default_out_dir(paths)
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"{show(out)}: exists and is not a folder; give --out a folder")
+    _make_folder(out)
+    for w in results.warnings:  # only once the input is usable: a refusal stays one line
+        if warn:
+            warn(w)
+    if len(results.runs) > 1:
+        say(f"{len(results.runs)} runs concatenated: repetitions of the same case are pooled")
+
+    from mapbench_cli.data.arms import by_arm
+    from mapbench_cli.figures import base as figures  # late: matplotlib is only needed once the input is good
+    parts = by_arm(results)
+    if len(parts) > 1:
+        say(f"interleaved run: one set of figures per value, in {show(out)}/<arm>/ "
+            "(`compare RUN` tests the arms in pairs)")
+    for label, part in parts:
+        _plot_families(part, out / file_part(label) if label else out, figures, say)
     return 0
