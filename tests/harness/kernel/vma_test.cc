@@ -78,8 +78,7 @@ TEST(Maps, CountsThisProcessesVmas) {
 }
 
 TEST(PageTables, ReadsVmPteInBytes) {
-  const char status[] =
-      "Name:\tmapbench\nVmRSS:\t    1024 kB\nVmPTE:\t     132 kB\nThreads:\t1\n";
+  const char status[] = "Name:\tmapbench\nVmRSS:\t    1024 kB\nVmPTE:\t     132 kB\nThreads:\t1\n";
   EXPECT_EQ(PageTableBytes(status), std::optional<uint64_t>(132 * 1024));
   EXPECT_EQ(PageTableBytes("Name:\tx\nVmRSS:\t1 kB\n"), std::nullopt);
   EXPECT_EQ(PageTableBytes(""), std::nullopt);
