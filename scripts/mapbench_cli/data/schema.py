@@ -135,6 +135,10 @@ METRICS = {
     "tlb_shootdowns_per_gib": ("TLB shootdowns per GiB served", ""),
     "cgroup_peak_mib": ("peak memory cgroup usage", "MiB"),
     "eviction_start_s": ("time until the cgroup first evicted pages", "s"),
+    # mapping_structures (map/unmap/split/merge_ns_per_op: the <phase>_ns_per_op shape)
+    "process_vmas": ("VMAs of the process (/proc/self/maps lines)", ""),
+    "ns_per_vma": ("read time per VMA listed", "ns"),
+    "page_table_kib_per_gib": ("page-table memory per GiB mapped (VmPTE)", "KiB"),
 }
 
 # series.csv: what a family records per time bucket (docs/results-schema.md), in words:
@@ -167,6 +171,7 @@ _NOT_AN_OUTCOME = {
     "idle_touch_cpu_ratio", "idle_reported_kib",
     "steal_fraction", "cpu_wait_fraction", "calibration_cpu_ns", "calibration_memory_bytes_per_second", "arm",
     "arm_position",
+    "process_vmas",
 }
 # Outcomes whose names carry no direction.
 _DIRECTIONS = {"read_amplification": LOWER, "fraction_of_ceiling": HIGHER, "ns_per_op_per_ceiling": LOWER}

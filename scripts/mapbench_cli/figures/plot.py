@@ -23,6 +23,7 @@ from mapbench_cli.figures.common import FamilySummary
 from mapbench_cli.figures.crossover import crossover_figures
 from mapbench_cli.figures.crossover_analysis import crossover_summary
 from mapbench_cli.figures.lifecycle_ipc import lifecycle_ipc_figures
+from mapbench_cli.figures.mapping_structures import mapping_structures_figures
 from mapbench_cli.figures.msync import msync_figures
 from mapbench_cli.figures.page_size import page_size_figures
 from mapbench_cli.figures.populate import populate_figures
@@ -278,6 +279,7 @@ SPECIFIC: Dict[str, Callable[[pd.DataFrame, Context], Tuple[FigureList, pd.Index
     "scaling": scaling_figures,
     "lifecycle_ipc": lifecycle_ipc_figures,
     "crossover": crossover_figures,
+    "mapping_structures": mapping_structures_figures,
 }
 
 # Families that also answer their question in words (written beside the figures).
