@@ -12,7 +12,7 @@ import sys
 from typing import List, Optional
 
 from mapbench_cli.commands import compare, matrix, plot, power, regress, report
-from mapbench_cli.commands import history
+from mapbench_cli.commands import export, history
 from mapbench_cli.data.files import BadInput
 
 PROG = "mapbench"
@@ -20,6 +20,7 @@ PROG = "mapbench"
 COMMANDS = {"plot": plot, "compare": compare, "power": power, "matrix": matrix, "report": report,
             "regress": regress,
             "history": history,
+            "export": export,
             }
 EXIT_BAD_INPUT = 2
 

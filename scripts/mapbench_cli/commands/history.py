@@ -62,7 +62,7 @@ def add_parser(commands) -> None:
 
 def run(args, parser: argparse.ArgumentParser, say: Callable[[str], None], warn: Callable[[str], None]) -> int:
     if len(args.runs) < 2:
-        parser.error("history: give at least 2 runs")
+        raise BadInput(f"needs at least 2 runs, got {len(args.runs)}")
     csv_path = check_output(args.csv, "--csv")
     out = None if args.no_plot else Path(args.out)
     if out is not None and out.exists() and not out.is_dir():
