@@ -2,6 +2,7 @@
 histories (the numbers in docs/history.md). Not a test: run it by hand.
 
     /usr/bin/python3 tests/scripts/simulate_history.py [--histories 1000] [--penalty 4]
+    /usr/bin/python3 tests/scripts/simulate_history.py --suites    # 60-case suites, penalties 4, 8, 12
 
 Each history: RUNS runs of REPS repetitions, every repetition the run's level times
 exp(N(0, noise)); optionally a run-to-run offset exp(N(0, run_noise)) shared by a run's
@@ -37,6 +38,34 @@ def simulate(histories, runs, reps, noise, run_noise, step, penalty, alpha, seed
     return false / histories, found / histories
 
 
+def _history(step, at, run_noise, rng, runs=30, reps=5, noise=0.05):
+    return [[((1 + step) if (step and i >= at) else 1.0) * np.exp(rng.normal(0, run_noise))
+             * np.exp(rng.normal(0, noise, reps))] for i in range(runs)]
+
+
+def suites(penalties=(4, 8, 12), seed=4):
+    """Per case and per suite of 60 cases (BH over every candidate), and the power, by penalty."""
+    from mapbench_cli.stats import compare
+    rng = np.random.default_rng(seed)
+
+    def found(step, at, run_noise, penalty, histories=200):
+        return np.mean([any(abs(s.index - at) <= (0 if at == 29 else 1) and s.p_value < 0.05
+                            for s in changepoint.detect(_history(step, at, run_noise, rng), penalty=penalty,
+                                                        resamples=20, rng=rng)[0]) for _ in range(histories)])
+    print("penalty  run-to-run  false alarm/case  suites of 60 with one  10% step  5% step  20% at the last run")
+    for penalty in penalties:
+        for run_noise in (0.0, 0.02):
+            null = [changepoint.detect(_history(0, 0, run_noise, rng), penalty=penalty, resamples=20, rng=rng)[0]
+                    for _ in range(600)]
+            per_case = np.mean([any(s.p_value < 0.05 for s in steps) for steps in null])
+            suite = sum(any(np.nan_to_num(compare.benjamini_hochberg(
+                [s.p_value for steps in null[i * 60:(i + 1) * 60] for s in steps]), nan=1.0) < 0.05)
+                for i in range(10))
+            print(f"{penalty:7g}  {run_noise:10.0%}  {per_case:16.1%}  {suite:15d} of 10  "
+                  f"{found(0.10, 15, run_noise, penalty):8.0%}  {found(0.05, 15, run_noise, penalty):7.0%}  "
+                  f"{found(0.20, 29, run_noise, penalty):19.0%}", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--histories", type=int, default=1000)
@@ -45,7 +74,11 @@ def main():
     p.add_argument("--penalty", type=float, default=changepoint.DEFAULT_PENALTY)
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--suites", action="store_true", help="suite-level false alarms by penalty instead")
     a = p.parse_args()
+    if a.suites:
+        suites()
+        return
     print(f"{a.histories} histories of {a.runs} runs x {a.reps} repetitions, penalty {a.penalty:g}, alpha {a.alpha:g}")
     print("noise  run-to-run  step   histories with a false alarm  step found (±1 run)  seconds")
     for noise, run_noise in ((0.05, 0.0), (0.05, 0.02)):

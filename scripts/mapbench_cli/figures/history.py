@@ -22,6 +22,22 @@ from mapbench_cli.text.words import figure_text, file_part
 LOG_SPAN = 2.0
 STEP_COLOURS = {"worse": "#c0392b", "better": "#1e8449"}
 MEDIAN_COLOUR = "#1f4e79"
+DENSE = 30          # more runs than this: intervals drawn as a band
+TITLE_CHARS = 58    # a panel title's line
+
+
+def _wrapped(title: str, width: int = TITLE_CHARS) -> str:
+    """A case name over lines of at most `width` characters, broken after a '/'."""
+    lines, line = [], ""
+    for part in title.split("/"):
+        piece = part if not line else "/" + part
+        if line and len(line) + len(piece) > width:
+            lines.append(line + "/")
+            line = part
+        else:
+            line += piece
+    lines.append(line)
+    return "\n".join(lines)
 
 
 def _ticks(history: History, n: int):
@@ -60,14 +76,19 @@ def draw(history: History, out_dir: Path, cases_per_figure: int = 12) -> List[Pa
         for ax, case in zip(axes.flat, shown):
             x = np.array(case.runs, dtype=float)
             m, lo, hi = case.medians / scale, case.ci_low / scale, case.ci_high / scale
-            ax.errorbar(x, m, yerr=[np.maximum(m - lo, 0), np.maximum(hi - m, 0)], fmt="o-", ms=3, lw=1,
-                        color=MEDIAN_COLOUR, ecolor="#8fa9c4", elinewidth=1, capsize=1.5)
+            if n_runs <= DENSE:
+                ax.errorbar(x, m, yerr=[np.maximum(m - lo, 0), np.maximum(hi - m, 0)], fmt="o-", ms=3, lw=1,
+                            color=MEDIAN_COLOUR, ecolor="#8fa9c4", elinewidth=1, capsize=1.5)
+            else:  # many runs: the intervals as a band, or the bars would hide the line
+                ax.fill_between(x, lo, hi, color="#8fa9c4", alpha=0.45, lw=0, step="mid")
+                ax.plot(x, m, "o-", ms=1.8, lw=0.9, color=MEDIAN_COLOUR)
             positive = np.concatenate([lo, hi])[np.concatenate([lo, hi]) > 0]
             if positive.size and positive.max() / positive.min() > LOG_SPAN:
                 ax.set_yscale("log")
                 plain = FuncFormatter(lambda v, _: f"{v:g}")
                 ax.yaxis.set_major_formatter(plain)
-                ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:.0e}"[0] in "25" else ""))
+                shown = "23456789" if positive.max() / positive.min() < 10 else "25"  # within a decade: all
+                ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _, d=shown: f"{v:g}" if f"{v:.0e}"[0] in d else ""))
             for s in case.reported:
                 at = case.runs[s.step.index] - 0.5
                 colour = STEP_COLOURS.get(s.direction, "#333333")
@@ -76,7 +97,9 @@ def draw(history: History, out_dir: Path, cases_per_figure: int = 12) -> List[Pa
                             xycoords=("data", "axes fraction"), xytext=(3, -10), textcoords="offset points",
                             color=colour, fontsize=7.5, va="top")
             title = shorten(case.label, drop) if drop else case.label
-            ax.set_title(figure_text(title), fontsize=8, loc="left", wrap=True)
+            if title.startswith(family + "/"):
+                title = title[len(family) + 1:]
+            ax.set_title(_wrapped(figure_text(title)), fontsize=7.5, loc="left")
             ax.set_xlim(-0.5, n_runs - 0.5)
             positions, labels = _ticks(history, n_runs)
             ax.set_xticks(positions)
