@@ -12,7 +12,8 @@ import sys
 from typing import List, Optional
 
 from mapbench_cli.commands import compare, matrix, plot, power, regress, report
-from mapbench_cli.commands import export, history
+from mapbench_cli.commands import history
+from mapbench_cli.commands import export
 from mapbench_cli.data.files import BadInput
 
 PROG = "mapbench"

@@ -110,3 +110,15 @@ def test_export_writes_to_standard_output_without_out(tmp_path):
     done = run_launcher("export", FIXTURES / "good", "--format", "bencher")
     assert done.returncode == 0, done.stderr
     validate(json.loads(done.stdout), "bencher")
+
+
+def test_an_interleaved_run_is_refused(tmp_path):
+    """Its rows mix a knob's values case by case: a median over them would describe neither."""
+    import shutil
+    run = tmp_path / "aa"
+    shutil.copytree(FIXTURES / "good", run)
+    f = pd.read_csv(run / "results.csv", dtype=str, keep_default_na=False)
+    f.insert(6, "arm", [str(i % 2) for i in range(len(f))])
+    f.to_csv(run / "results.csv", index=False)
+    done = run_launcher("export", run, "--format", "bencher")
+    assert done.returncode == 2 and "interleaved run" in done.stderr

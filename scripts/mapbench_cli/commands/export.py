@@ -46,8 +46,10 @@ def run(args, parser: argparse.ArgumentParser, say: Callable[[str], None], warn:
     out = check_output(args.out, "--out")
     metrics = list(dict.fromkeys(args.metric or ["ns_per_op"]))
     from mapbench_cli.stats.outcome import check_metric, load_side  # late: pandas
+    from mapbench_cli.stats.history import refuse_mixed
     from mapbench_cli.text import export
     side = load_side([args.run], "RUN")
+    refuse_mixed(side)
     directions = {m: check_metric(m, [side]) for m in metrics}
     run_id = export.frame_run_id(side.results.frame)
     tool = ""

@@ -18,7 +18,7 @@ import numpy as np
 
 from mapbench_cli.data import schema
 from mapbench_cli.data.runs import BadInput
-from mapbench_cli.stats import changepoint, compare
+from mapbench_cli.stats import changepoint, compare, paired
 from mapbench_cli.stats import summary as stats
 from mapbench_cli.stats.outcome import Side, check_metric, load_side
 from mapbench_cli.text.words import clean, show
@@ -147,12 +147,20 @@ def order_runs(pairs: List[Tuple[RunInfo, Side]], order: str) -> List[Tuple[RunI
     return sorted(pairs, key=lambda p: _start_key(p[0]))  # stable: equal times keep the given order
 
 
+def refuse_mixed(side: Side) -> None:
+    """BadInput for an interleaved run: its rows mix the knob's values, case by case."""
+    if paired.is_interleaved(side.results.frame):
+        raise BadInput(f"{side.label} is an interleaved run: its rows mix the values of one knob; "
+                       "compare its arms with `mapbench compare RUN`")
+
+
 def load(paths: Sequence[str], metric: str, order: str = ORDER_START) -> Tuple[str, List[Tuple[RunInfo, Side]]]:
     if len(paths) < 2:
         raise BadInput(f"history needs at least 2 runs, got {len(paths)}")
     pairs = []
     for i, path in enumerate(paths):
         side = load_side([path], f"run {i + 1} ({show(path)})")
+        refuse_mixed(side)
         pairs.append((run_info(path, side), side))
     direction = check_metric(metric, [s for _, s in pairs])
     ids: Dict[str, str] = {}
