@@ -16,23 +16,27 @@ from mapbench_cli.data.files import BadInput
 from mapbench_cli.text.words import show
 
 FORMATS = ("github-action-benchmark", "bencher", "google-benchmark")
+_DESCRIPTION = """\
+Write one run in another tool's format. Values are medians over the repetitions (all
+processes pooled), with the interval of the median as range / lower_value / upper_value.
+
+  github-action-benchmark  a list of {name, unit, value, range, extra} for the action's
+                           customSmallerIsBetter or customBiggerIsBetter tool, chosen by the
+                           metric's direction (printed); every --metric must share it
+  bencher                  Bencher Metric Format: {case: {measure: {value, lower_value,
+                           upper_value}}}, a measure per --metric (its name in kebab case)
+  google-benchmark         Google Benchmark 1.7.1's JSON: every repetition, and the mean,
+                           median, stddev and cv of each case and process (real_time =
+                           ns_per_op, cpu_time = cpu_ns_per_op, in ns; other metrics as
+                           counters). Every run folder already holds the library's own
+                           benchmark.json; this rebuilds one from results.csv."""
 
 
 def add_parser(commands) -> None:
     p = commands.add_parser(
         "export", help="one run as github-action-benchmark, Bencher (BMF) or Google Benchmark JSON",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Write one run in another tool's format; values are medians over the repetitions (all "
-                    "processes pooled) with the interval of the median as range / lower_value / upper_value.\n"
-                    "  github-action-benchmark  a list of {name, unit, value, range, extra} for the action's "
-                    "customSmallerIsBetter or customBiggerIsBetter tool, chosen by the metric's direction "
-                    "(printed on stderr); every --metric must share that direction\n"
-                    "  bencher                  {case: {measure: {value, lower_value, upper_value}}}, one "
-                    "measure per --metric (its name in kebab case)\n"
-                    "  google-benchmark         Google Benchmark 1.7.1's JSON: every repetition and the mean, "
-                    "median, stddev, cv of each case and process (real_time = ns_per_op, cpu_time = "
-                    "cpu_ns_per_op, ns; other metrics as counters). Every run folder already holds the "
-                    "library's own benchmark.json; this rebuilds one from results.csv.",
+        description=_DESCRIPTION,
         epilog="Exit status: 0 written, 2 unusable input.")
     p.add_argument("run", metavar="RUN", help="a run folder or results CSV file")
     p.add_argument("--format", required=True, choices=FORMATS)

@@ -7,6 +7,7 @@ Exit status: 0 done (steps or not: history describes, compare and regress judge)
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
 from typing import Callable
 
@@ -25,17 +26,21 @@ def _positive(text: str) -> float:
     return value
 
 
+def _wrap(text: str) -> str:
+    return "\n".join(textwrap.fill(paragraph, 88) for paragraph in text.split("\n"))
+
+
 def add_parser(commands) -> None:
     p = commands.add_parser(
         "history", help="many runs over time: a trend per case and the runs where it stepped",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Order the runs (by run.start_time in environment.json, or as given), summarise every case "
+        description=_wrap("Order the runs (by run.start_time in environment.json, or as given), summarise every case "
                     "per run (median and the interval of the median over its repetitions) and find the steps: "
                     "PELT on log(per-run median) with a penalty, each candidate confirmed by a Mann-Whitney test "
                     "of the samples before vs after, Benjamini-Hochberg over all candidates of all cases "
                     "(docs/history.md: the method and its measured false alarms).\n"
                     "Prints the runs and a table of the steps (case, the run it happened at with its commit and "
-                    "kernel, the change with its interval, better or worse); draws one PNG per family.",
+                    "kernel, the change with its interval, better or worse); draws one PNG per family."),
         epilog="Exit status: 0 done (with or without steps), 2 unusable input.")
     p.add_argument("runs", nargs="+", metavar="RUN", help="run folders or results CSV files (at least 2)")
     p.add_argument("--metric", default="ns_per_op", metavar="COLUMN",
