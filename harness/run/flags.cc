@@ -235,4 +235,20 @@ std::vector<std::string> SuiteBenchmarkDefaults(Suite suite,
   return defaults;
 }
 
+BenchmarkOut BenchmarkOutFor(const std::string& out_dir, const std::vector<std::string>& user_args) {
+  BenchmarkOut out;
+  const std::string given = "--benchmark_out=";
+  for (const std::string& arg : user_args) {
+    if (arg.rfind(given, 0) == 0) {
+      out.case_path = out.path = arg.substr(given.size());  // the user's file, as they asked
+      return out;
+    }
+    if (arg.rfind("--benchmark_out", 0) == 0) return out;  // a format without a file: theirs to say
+  }
+  out.case_path = out_dir + "/.benchmark-case.json";
+  out.path = out_dir + "/benchmark.json";
+  out.flags = {"--benchmark_out=" + out.case_path, "--benchmark_out_format=json"};
+  return out;
+}
+
 }  // namespace mapbench

@@ -105,15 +105,6 @@ bool RecoverKilledRun(Tuner& tuner, bool will_tune, bool* busy, std::string* err
   return error->empty();
 }
 
-// --benchmark_out=FILE, if given: every case's process rewrites it, so it is merged.
-std::string BenchmarkOutPath(const std::vector<std::string>& args) {
-  const std::string flag = "--benchmark_out=";
-  for (const std::string& arg : args) {
-    if (arg.rfind(flag, 0) == 0) return arg.substr(flag.size());
-  }
-  return "";
-}
-
 // Google Benchmark writes one JSON document per case process; the run keeps one.
 // Spliced as text: its JSON may hold NaN, which strict parsers refuse but its own
 // tools (Python's json) read.
@@ -151,13 +142,13 @@ struct Interleaving {
 // its own child process: a crash or a hang becomes an error row and the suite goes on.
 // Returns why the run stopped early (a knob that could not be switched), or empty.
 std::string RunCases(const RunContext& context, const std::vector<CaseInfo>& cases, CsvReporter& reporter,
-                     const std::string& benchmark_out, Tuner& tuner, const std::vector<KnobInfo>& knobs,
+                     const BenchmarkOut& benchmark_out, Tuner& tuner, const std::vector<KnobInfo>& knobs,
                      const Interleaving& interleaving) {
   BenchmarkOutMerger merged_out;
   const double timeout = context.config.case_timeout_s;
   const Calibrator calibrator;  // faulted in here once: every case reads the same pages
   auto run_case = [&](const CaseInfo& info, int process, int arm) {
-    if (!benchmark_out.empty()) std::remove(benchmark_out.c_str());
+    if (!benchmark_out.case_path.empty()) std::remove(benchmark_out.case_path.c_str());
     ChildResult result = RunInChild(
         [&](int result_fd) {
           reporter.ResetCounts();  // report this case's rows only
@@ -181,7 +172,7 @@ std::string RunCases(const RunContext& context, const std::vector<CaseInfo>& cas
       std::cerr << "mapbench: " << info.name << ": " << why << "\n";
       reporter.WriteFailureRow(info, why);
     }
-    if (!benchmark_out.empty()) merged_out.Add(benchmark_out);
+    if (!benchmark_out.case_path.empty()) merged_out.Add(benchmark_out.case_path);
   };
   const InterleaveRequest& knob = interleaving.request;
   std::string stopped;
@@ -201,7 +192,10 @@ std::string RunCases(const RunContext& context, const std::vector<CaseInfo>& cas
       }
     }
   }
-  if (!benchmark_out.empty()) merged_out.Write(benchmark_out);
+  if (!benchmark_out.case_path.empty()) {
+    if (benchmark_out.case_path != benchmark_out.path) std::remove(benchmark_out.case_path.c_str());
+    merged_out.Write(benchmark_out.path);
+  }
   return stopped.empty() ? "" : "--interleave stopped the run: " + stopped;
 }
 
@@ -357,6 +351,8 @@ int Main(int argc, char** argv) {
   for (const std::string& arg : SuiteBenchmarkDefaults(context.config.suite, gb_args)) {
     gb_args.push_back(arg);
   }
+  const BenchmarkOut benchmark_out = BenchmarkOutFor(context.config.out_dir, gb_args);
+  for (const std::string& arg : benchmark_out.flags) gb_args.push_back(arg);
   std::vector<char*> gb_argv;
   for (std::string& arg : gb_args) gb_argv.push_back(arg.data());
   int gb_argc = static_cast<int>(gb_argv.size());
@@ -410,7 +406,7 @@ int Main(int argc, char** argv) {
     return kExitBadInput;
   }
   const std::string stopped =
-      RunCases(context, registered, reporter, BenchmarkOutPath(gb_args), tuner, knobs, interleaving);
+      RunCases(context, registered, reporter, benchmark_out, tuner, knobs, interleaving);
   benchmark::Shutdown();
   if (!stopped.empty()) {
     std::cerr << "mapbench: " << stopped << "\n";

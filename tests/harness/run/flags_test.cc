@@ -99,6 +99,21 @@ TEST(Flags, SuiteDefaultsYieldToTheUser) {
   EXPECT_EQ(with_user[0].rfind("--benchmark_min_time", 0), 0u);
 }
 
+TEST(Flags, GoogleBenchmarkJsonIsKeptUnlessTheUserChoseAnOutput) {
+  BenchmarkOut kept = BenchmarkOutFor("results/r1", {"mapbench"});
+  EXPECT_EQ(kept.path, "results/r1/benchmark.json");
+  EXPECT_EQ(kept.case_path, "results/r1/.benchmark-case.json");
+  EXPECT_EQ(kept.flags, (std::vector<std::string>{"--benchmark_out=results/r1/.benchmark-case.json",
+                                                  "--benchmark_out_format=json"}));
+  BenchmarkOut theirs = BenchmarkOutFor("results/r1", {"mapbench", "--benchmark_out=gb.json"});
+  EXPECT_EQ(theirs.path, "gb.json");
+  EXPECT_EQ(theirs.case_path, "gb.json");
+  EXPECT_TRUE(theirs.flags.empty());
+  BenchmarkOut csv = BenchmarkOutFor("results/r1", {"mapbench", "--benchmark_out_format=csv"});
+  EXPECT_TRUE(csv.case_path.empty());
+  EXPECT_TRUE(csv.flags.empty());
+}
+
 TEST(Flags, HelpNamesEveryFlag) {
   std::string help = HelpText();
   for (const char* flag : {"--suite", "--filter", "--out_dir", "--counters", "--scratch_dir",
