@@ -217,7 +217,8 @@ def _ratio_figure(analysis: Analysis, group: Group, cells: Sequence[Cell], ctx):
             row.append(draw.Lines(
                 title=f"{PATTERN_WORDS.get(pattern, pattern)} reads · {short_of(advice)} vs pread",
                 xlabel=_range_words(group, cells),
-                ylabel=f"{name_of(advice)} / pread throughput (×),\nabove 1: {name_of(advice)} faster",
+                ylabel=("mmap / pread throughput (×),\nabove 1: mmap faster" if name_of(advice) == "mmap"
+                        else "throughput / pread's (×),\nabove 1: faster than pread"),
                 series=series, logx=True, logy=True, reference_y=1.0, xticks=[(x, f"{x:g}") for x in xs],
                 message="" if series else "not run"))
         grid.append(row)
