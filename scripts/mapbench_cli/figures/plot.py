@@ -37,7 +37,7 @@ GENERIC_CASES_PER_FIGURE = 40
 THROUGHPUT = "bytes_per_second"
 TIME = "ns_per_op"
 
-METHOD_ORDER = ("read", "pread", "mmap", "mmap_copy")
+METHOD_ORDER = ("read", "pread", "mmap", "mmap_copy", "odirect_pread", "io_uring_qd1")
 MAPPING_ORDER = ("none", "", "per_pass", "kept")
 ADVICE_ORDER = ("none", "", "sequential", "random", "willneed")
 PATTERN_ORDER = ("seq", "random")
@@ -123,6 +123,11 @@ def read_vs_mmap_figures(rows: pd.DataFrame, ctx: Context) -> Tuple[FigureList, 
         if not main.empty:
             notes = ["mmap: map, read and unmap inside every timed pass; (kept): mapped once before timing; "
                      "mmap_copy: copies each block into a buffer like read()"]
+            baselines = {"odirect_pread", "io_uring_qd1"} & set(main["method"])
+            if baselines:
+                notes.append("odirect_pread: pread with O_DIRECT into an aligned buffer, every block from the device "
+                             "(cold only: the cache plays no part); io_uring_qd1: buffered reads through io_uring, "
+                             "one in flight")
             if not ref.empty:
                 notes.append(f"ceiling: family ceiling (memory_read of a faulted anonymous buffer, same pattern and "
                              f"block, {schema.format_mib(file_mib)}); grey band: its CI")
