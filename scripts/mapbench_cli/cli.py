@@ -12,12 +12,14 @@ import sys
 from typing import List, Optional
 
 from mapbench_cli.commands import compare, matrix, plot, power, regress, report
+from mapbench_cli.commands import merge
 from mapbench_cli.data.files import BadInput
 
 PROG = "mapbench"
 # In the order `mapbench --help` lists them.
 COMMANDS = {"plot": plot, "compare": compare, "power": power, "matrix": matrix, "report": report,
             "regress": regress}
+COMMANDS["merge"] = merge
 EXIT_BAD_INPUT = 2
 
 
