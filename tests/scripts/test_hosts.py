@@ -242,3 +242,31 @@ def test_merge_never_overwrites(tmp_path, capsys):
     code, _, err = _main(capsys, "merge", a, "--out", tmp_path / "m")
     _refused(code, err, "merge never overwrites")
     assert (tmp_path / "m" / "keep.txt").read_text() == "mine"
+
+
+# --- report --by ----------------------------------------------------------------------------------
+
+def test_report_by_host_puts_the_machines_side_by_side(tmp_path, capsys):
+    a = _copy(PROCESSES, tmp_path / "a", run_id="run-a", host="node1", kernel="6.1.0-a")
+    b = _copy(PROCESSES, tmp_path / "b", run_id="run-b", host="node2", kernel="6.1.0-b")
+    frame = pd.read_csv(b / "results.csv", dtype=str, keep_default_na=False)
+    first = frame["name"].iloc[0]
+    frame[frame["name"] != first].to_csv(b / "results.csv", index=False)  # one case did not run on node2
+    assert _main(capsys, "merge", a, b, "--out", tmp_path / "m")[0] == 0
+    code, out, err = _main(capsys, "report", tmp_path / "m", "--out", tmp_path / "r", "--by", "host")
+    assert code == 0, err
+    tables = sorted(p.name for p in (tmp_path / "r" / "tables").glob("*-by-host.md"))
+    assert tables == ["ceiling-by-host.md", "read_vs_mmap-by-host.md"]
+    text = (tmp_path / "r" / "tables" / "ceiling-by-host.md").read_text()
+    header = next(line for line in text.splitlines() if line.startswith("| "))
+    assert "node1 (" in header and "node2 (" in header
+    assert "–" in text  # the case node2 did not run
+    env = (tmp_path / "r" / "environment.md").read_text()
+    assert "Machines side by side (by host)" in env
+    block = env.split("Machines side by side (by host)", 1)[1]
+    assert "| kernel.release | 6.1.0-a | 6.1.0-b |" in block
+    assert "by host" in (tmp_path / "r" / "index.md").read_text()
+    # A bad --by is a usage error.
+    with pytest.raises(SystemExit) as e:
+        cli.main(["report", str(tmp_path / "m"), "--out", str(tmp_path / "r2"), "--by", "cpu"])
+    assert e.value.code == 2
