@@ -270,3 +270,12 @@ def test_report_by_host_puts_the_machines_side_by_side(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(["report", str(tmp_path / "m"), "--out", str(tmp_path / "r2"), "--by", "cpu"])
     assert e.value.code == 2
+
+
+def test_machine_differences_ignore_a_side_that_does_not_say():
+    same = {"host": ["a"], "kernel_release": ["1"], "machine_class": [""]}
+    assert environment.machine_differences(same, dict(same)) == ""
+    unknown = {"host": [""], "kernel_release": [""], "machine_class": [""]}
+    assert environment.machine_differences(same, unknown) == ""
+    other = {"host": ["a", "b"], "kernel_release": ["1"], "machine_class": ["zen4"]}
+    assert environment.machine_differences(same, other) == "different machines: hosts BASE a → CURRENT a, b"

@@ -227,14 +227,15 @@ def merged_sources(env: Optional[dict]) -> Optional[List[Tuple[str, Optional[dic
 
 def machine_differences(base: Dict[str, Sequence[str]], current: Dict[str, Sequence[str]]) -> str:
     """One line saying which of host, kernel release and machine class differ between two sides
-    ({column: values on that side}); "" when the sides ran on the same machines."""
+    ({column: values on that side}); "" when the sides ran on the same machines, or when one
+    side does not say (an older run without environment.json, no --machine_class)."""
     words = {"host": "hosts", "kernel_release": "kernels", "machine_class": "machine classes"}
     parts = []
     for column, word in words.items():
         b = sorted(set(base.get(column, ())))
         c = sorted(set(current.get(column, ())))
-        if b != c:
+        if b != c and b not in ([], [""]) and c not in ([], [""]):  # a side that does not say is no difference
             def shown(values):
-                return ", ".join(v or "(none)" for v in values[:4]) + (" …" if len(values) > 4 else "") or "(unknown)"
+                return ", ".join(v or "(none)" for v in values[:4]) + (" …" if len(values) > 4 else "")
             parts.append(f"{word} BASE {shown(b)} → CURRENT {shown(c)}")
     return ("different machines: " + "; ".join(parts)) if parts else ""
