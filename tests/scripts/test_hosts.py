@@ -279,3 +279,26 @@ def test_machine_differences_ignore_a_side_that_does_not_say():
     assert environment.machine_differences(same, unknown) == ""
     other = {"host": ["a", "b"], "kernel_release": ["1"], "machine_class": ["zen4"]}
     assert environment.machine_differences(same, other) == "different machines: hosts BASE a → CURRENT a, b"
+
+
+def _interleaved(src, dst, run_id, values):
+    run = _copy(src, dst, run_id=run_id)
+    frame = pd.read_csv(run / "results.csv", dtype=str, keep_default_na=False)
+    at = list(frame.columns).index("counter_run_fraction") + 1
+    for offset, (column, value) in enumerate((("arm", "0"), ("variant", f"thp.enabled={values[0]}"),
+                                              ("arm_position", "0"))):
+        frame.insert(at + offset, column, value)
+    frame.to_csv(run / "results.csv", index=False)
+    env = json.loads((run / "environment.json").read_text())
+    env["interleave"] = {"knob": "thp.enabled", "values": list(values), "seed": 1, "mode": "interleaved"}
+    (run / "environment.json").write_text(json.dumps(env))
+    return run
+
+
+def test_merge_takes_interleaved_runs_of_the_same_arms_only(tmp_path, capsys):
+    a = _interleaved(GOOD, tmp_path / "a", "run-a", ["always", "never"])
+    b = _interleaved(GOOD, tmp_path / "b", "run-b", ["always", "never"])
+    c = _interleaved(GOOD, tmp_path / "c", "run-c", ["always", "madvise"])
+    assert _main(capsys, "merge", a, b, "--out", tmp_path / "ab")[0] == 0
+    code, _, err = _main(capsys, "merge", a, c, "--out", tmp_path / "ac")
+    _refused(code, err, "would mean different values")

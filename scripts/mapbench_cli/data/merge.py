@@ -90,14 +90,15 @@ def _aligned_columns(sources: Sequence[Source]) -> List[str]:
         plain = next(s for s in sources if s not in interleaved)
         raise BadInput(f"cannot align the columns: {show(interleaved[0].given)} is an interleaved run (arm, variant) "
                        f"and {show(plain.given)} is not; merge interleaved runs only with each other")
-    knobs = {}
+    arms: Dict[str, str] = {}  # "knob=A,B" -> the first input interleaving it
     for s in interleaved:
         block = environment.interleave_of([e for _, e in environment.merged_sources(s.env) or [(None, s.env)]])
-        knobs.setdefault(str(block.get("knob", "?")), s.given)
-    if len(knobs) > 1:
-        (a, ga), (b, gb) = list(knobs.items())[:2]
+        values = block.get("values") if isinstance(block.get("values"), list) else ["?"]
+        arms.setdefault(f"{block.get('knob', '?')}={','.join(str(v) for v in values)}", s.given)
+    if len(arms) > 1:
+        (a, ga), (b, gb) = list(arms.items())[:2]
         raise BadInput(f"cannot align the columns: {show(ga)} interleaves {quote(a)}, {show(gb)} {quote(b)}: "
-                       "their arms are not the same values")
+                       "arm 0, 1, ... would mean different values")
     columns: List[str] = []
     seen = set()
     for s in sources:
