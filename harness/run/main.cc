@@ -400,7 +400,10 @@ int Main(int argc, char** argv) {
                        RowContext{.run_id = context.config.run_id,
                                   .counters_mode = context.counters.Mode(),
                                   .counters_kernel = context.counters.KernelCounting(),
-                                  .counters_user_only = context.counters.UserOnlyColumns()});
+                                  .counters_user_only = context.counters.UserOnlyColumns(),
+                                  .host = HostName(),
+                                  .kernel_release = KernelRelease(),
+                                  .machine_class = context.config.machine_class});
   if (!reporter.ok()) {
     std::cerr << "mapbench: " << reporter.error() << "\n";
     return kExitBadInput;

@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from mapbench_cli.data import schema
+from mapbench_cli.data import environment, schema
 from mapbench_cli.data.files import ENVIRONMENT_NAME, RESULTS_NAME, BadInput  # noqa: F401  (re-exported)
 from mapbench_cli.text.words import clean, quote, show
 
@@ -256,7 +256,17 @@ def load_runs(paths: Sequence[os.PathLike], series: bool = False) -> Results:
         frame = load_csv(csv_path)
         folder = csv_path.parent
         run_ids = sorted(set(frame["run_id"].str.strip()) - {""})
-        runs.append(Run(csv_path, folder, len(frame), run_ids, _load_environment(folder, warnings)))
+        env = _load_environment(folder, warnings)
+        sources = environment.merged_sources(env)
+        if sources is None:
+            runs.append(Run(csv_path, folder, len(frame), run_ids, env))
+        else:  # a merged dataset: each of its runs keeps its own environment
+            ids = frame["run_id"].str.strip()
+            runs += [Run(csv_path, folder, int((ids == rid).sum()), [rid], source) for rid, source in sources]
+        known = environment.identity(env)
+        missing = {c: known[c] for c in schema.IDENTITY_COLUMNS if c not in frame.columns}
+        if missing:  # an older run: its environment says, or nothing
+            frame = pd.concat([frame, pd.DataFrame(missing, index=frame.index)], axis=1)
         frames.append(frame)
     frame = pd.concat(frames, ignore_index=True, sort=False) if len(frames) > 1 else frames[0]
     # Columns one run lacks are empty: text columns become "", numeric ones stay NaN.
@@ -349,10 +359,11 @@ def load_series(results: Results) -> pd.DataFrame:
     """Every run's series.csv (validated), concatenated; the points that belong to no row of
     results.csv (a run cut between the two files) are dropped with a warning in
     results.warnings. No series.csv anywhere: an empty frame."""
-    frames = []
+    frames, read = [], set()
     for run in results.runs:
         path = series_path(run)
-        if path is not None:
+        if path is not None and path.resolve() not in read:  # a merged dataset's runs share one
+            read.add(path.resolve())
             frames.append(load_series_csv(path))
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=float if c in ("process", "repetition", "t_s", "value") else object)

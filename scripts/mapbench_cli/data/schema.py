@@ -33,6 +33,11 @@ BASE_COLUMNS: Tuple[str, ...] = (
     "pages_per_op", "counters_mode", "counter_run_fraction",
 )
 
+# Which machine a row ran on (written since the harness has --machine_class). Not required:
+# data/runs.py fills them for older runs from environment.json (run.hostname, kernel.release,
+# run.machine_class), or leaves them empty.
+IDENTITY_COLUMNS: Tuple[str, ...] = ("host", "kernel_release", "machine_class")
+
 STATUS_OK = "ok"
 STATUSES: Tuple[str, ...] = ("ok", "invalid", "unvalidated", "not_effective", "skipped", "error")
 
@@ -75,6 +80,9 @@ _KNOWN = {
     "ns_per_op_per_ceiling": ("time per operation x calibration read rate", "B", True),
     "arm": ("interleaved value (index)", "", True),
     "arm_position": ("position of the value in its round", "", True),
+    "host": ("host", "", False),
+    "kernel_release": ("kernel release", "", False),
+    "machine_class": ("machine class", "", False),
     "block_kib": ("block size", "KiB", True),
     "size_kib": ("size", "KiB", True),
     "file_mib": ("file size", "MiB", True),

@@ -323,6 +323,11 @@ def compare_sides(base: Side, current: Side, metric: str, options: Options) -> O
             outcome.env_notes.append(f"{side.label}'s runs differ among themselves in "
                                      f"{', '.join(watched_own[:6])}{' …' if len(watched_own) > 6 else ''}")
     outcome.env_changes = environment.watched_changes(base.envs, current.envs)
+    machines = environment.machine_differences(*(
+        {c: side.results.frame[c].astype(str).str.strip().tolist() for c in schema.IDENTITY_COLUMNS
+         if c in side.results.frame} for side in (base, current)))
+    if machines:
+        outcome.env_notes.insert(0, machines)
     outcome.notes += steal_notes((base, current), options.max_steal)
     metrics = [m for m in work.work_metrics(base.ok.columns) if m in current.ok and m != metric]
     outcome.work_changes = work.changes(base.ok, current.ok, metrics, options.work_tolerance, keep)

@@ -27,6 +27,18 @@ TEST(Flags, ParsesBothSpellingsAndPassesBenchmarkFlagsThrough) {
             (std::vector<std::string>{"mapbench", "--benchmark_repetitions=3"}));
 }
 
+TEST(Flags, MachineClassIsALabelForEveryRow) {
+  std::string error;
+  auto flags = Parse({}, &error);
+  ASSERT_TRUE(flags) << error;
+  EXPECT_EQ(flags->config.machine_class, "");  // default: no label
+  flags = Parse({"--machine_class", "epyc-zen4 VM"}, &error);
+  ASSERT_TRUE(flags) << error;
+  EXPECT_EQ(flags->config.machine_class, "epyc-zen4 VM");
+  flags = Parse({"--machine_class=" + std::string(64, 'x')}, &error);
+  ASSERT_TRUE(flags) << error;
+}
+
 TEST(Flags, BadInputGetsOneClearLine) {
   struct BadCase {
     std::vector<std::string> args;
@@ -38,6 +50,10 @@ TEST(Flags, BadInputGetsOneClearLine) {
       {{"--suite="}, "non-empty"},
       {{"--filter=("}, "not a valid regular expression"},
       {{"--nonsense"}, "unknown flag '--nonsense'"},
+      {{"--machine_class=a,b"}, "no comma"},
+      {{"--machine_class", "tab\there"}, "printable characters only"},
+      {{"--machine_class", "line\nbreak"}, "printable characters only"},
+      {{"--machine_class", std::string(65, 'x')}, "at most 64 characters"},
       {{"stray"}, "unexpected argument 'stray'"},
       {{"--list=yes"}, "takes no value"},
       {{"--out_dir", "--list"}, "needs a value"},
