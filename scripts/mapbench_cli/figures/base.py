@@ -169,7 +169,7 @@ def use_layout(layout: Layout):
         _layout = previous
 
 
-def _wrap_label(label: str, chars: int) -> str:
+def wrap_label(label: str, chars: int) -> str:
     """Break a long case name after '/' separators so no line is much longer than `chars`."""
     if not chars or len(label) <= chars:
         return label

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from mapbench_cli.figures import base
-from mapbench_cli.figures.base import BarStyle, REFERENCE_COLOUR, Value, _frame, _legend_rows, _wrap_label, plt
+from mapbench_cli.figures.base import BarStyle, REFERENCE_COLOUR, Value, _frame, _legend_rows, wrap_label, plt
 from mapbench_cli.text.words import figure_text
 
 from matplotlib.patches import Patch
@@ -146,7 +146,7 @@ class HorizontalBars:
 
 def horizontal_bars(spec: HorizontalBars):
     L = base._layout
-    labels = [_wrap_label(label, L.label_chars) for label in spec.labels]
+    labels = [wrap_label(label, L.label_chars) for label in spec.labels]
     n = len(labels)
     lines = max((label.count("\n") + 1 for label in labels), default=1)
     longest = max((len(line) for label in labels for line in label.split("\n")), default=10)

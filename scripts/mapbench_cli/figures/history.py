@@ -26,20 +26,6 @@ DENSE = 30          # more runs than this: intervals drawn as a band
 TITLE_CHARS = 58    # a panel title's line
 
 
-def _wrapped(title: str, width: int = TITLE_CHARS) -> str:
-    """A case name over lines of at most `width` characters, broken after a '/'."""
-    lines, line = [], ""
-    for part in title.split("/"):
-        piece = part if not line else "/" + part
-        if line and len(line) + len(piece) > width:
-            lines.append(line + "/")
-            line = part
-        else:
-            line += piece
-    lines.append(line)
-    return "\n".join(lines)
-
-
 def _ticks(history: History, n: int):
     """Run positions and labels: short commits (or run ids) for a few runs, numbers for many."""
     if n <= 12:
@@ -99,7 +85,7 @@ def draw(history: History, out_dir: Path, cases_per_figure: int = 12) -> List[Pa
             title = shorten(case.label, drop) if drop else case.label
             if title.startswith(family + "/"):
                 title = title[len(family) + 1:]
-            ax.set_title(_wrapped(figure_text(title)), fontsize=7.5, loc="left")
+            ax.set_title(base.wrap_label(figure_text(title), TITLE_CHARS), fontsize=7.5, loc="left")
             ax.set_xlim(-0.5, n_runs - 0.5)
             positions, labels = _ticks(history, n_runs)
             ax.set_xticks(positions)
