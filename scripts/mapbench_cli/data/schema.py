@@ -112,6 +112,12 @@ METRICS = {
     "device_kib_written_per_op": ("written to the device per operation", "KiB"),
     "device_writes_per_op": ("device write requests per operation", ""),
     "device_flushes_per_op": ("device cache flushes per operation", ""),
+    # db_commit (op = one transaction; append/sync_ns_per_op: the <phase>_ns_per_op shape)
+    "syncs_per_op": ("sync calls per transaction", ""),
+    "ns_per_sync": ("latency of one sync call", "ns"),
+    "reported_synced": ("transactions the killed writer reported synced", ""),
+    "found_intact": ("transactions found intact in the log after the kill", ""),
+    "torn_records": ("torn records after the intact log prefix", ""),
     # page_size
     "fault_ns_per_mib": ("fault time per MiB", "ns"),
     "faults_per_mib": ("page faults per MiB", ""),
@@ -180,6 +186,7 @@ _NOT_AN_OUTCOME = {
     "steal_fraction", "cpu_wait_fraction", "calibration_cpu_ns", "calibration_memory_bytes_per_second", "arm",
     "arm_position",
     "process_vmas",
+    "reported_synced", "found_intact", "torn_records",
 }
 # Outcomes whose names carry no direction.
 _DIRECTIONS = {"read_amplification": LOWER, "fraction_of_ceiling": HIGHER, "ns_per_op_per_ceiling": LOWER}
