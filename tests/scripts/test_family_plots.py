@@ -14,6 +14,7 @@ import pytest
 
 from conftest import FIXTURES, run_launcher
 from mapbench_cli.figures import common as fc
+from mapbench_cli.figures import db_commit as family_db_commit
 from mapbench_cli.figures import lifecycle_ipc as family_lifecycle_ipc
 from mapbench_cli.figures import mapping_structures as family_mapping_structures
 from mapbench_cli.figures import msync as family_msync
@@ -36,6 +37,7 @@ STEMS = {
     "scaling": ["scaling"],
     "lifecycle_ipc": ["lifecycle_ipc-lifecycle", "lifecycle_ipc-ipc"],
     "mapping_structures": ["mapping_structures-vmas", "mapping_structures-page_tables"],
+    "db_commit": ["db_commit"],
 }
 FUNCTIONS = {
     "populate": family_populate.populate_figures,
@@ -45,6 +47,7 @@ FUNCTIONS = {
     "scaling": family_scaling.scaling_figures,
     "lifecycle_ipc": family_lifecycle_ipc.lifecycle_ipc_figures,
     "mapping_structures": family_mapping_structures.mapping_structures_figures,
+    "db_commit": family_db_commit.db_commit_figures,
 }
 
 
@@ -284,6 +287,37 @@ def test_msync_overlap_and_left_dirty_notes_from_summaries():
     left = summary.assign(median=[0.0, 0.0, 0.0, 0.0, 1.0, 1.0])
     assert family_msync._left_dirty_note(left) == ("left every dirtied page dirty (wrote nothing): msync(MS_ASYNC); "
                                                    "left none: msync(MS_SYNC), fsync")
+
+
+def test_db_commit_draws_commit_rows_and_tells_the_crash_check_in_the_notes():
+    results, rows, made, covered = _drawn("db_commit")
+    fig = dict(made)["db_commit"]
+    crash = rows[rows["op"] == "crash"]
+    assert not crash.empty and set(crash.index) <= set(covered)  # told in the notes, not drawn
+    notes = " ".join(fig.mapbench_notes)
+    assert "transactions reported synced was found whole and in order" in notes
+    assert "in 1 trial(s) of 1 case(s) (wal_fdatasync 1), every one of the" in notes
+    assert "not survival of power loss" in notes
+    assert "group commit, time per transaction at group 1 over the largest group" in notes
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "4 KiB records: time per committed transaction" in titles
+    assert "4 KiB records: device cache flushes per transaction" in titles
+
+
+def test_db_commit_a_failed_crash_check_is_said_in_the_notes():
+    results = _load("db_commit")
+    frame = results.frame.copy()
+    crash = frame["op"] == "crash"
+    frame.loc[crash, "status"] = "invalid"
+    frame.loc[crash, "valid"] = 0
+    frame.loc[crash, "validation"] = "trial 0: 9 transactions reported synced, 8 found intact"
+    ok = frame[~crash]
+    made, covered = family_db_commit.db_commit_figures(
+        ok, FullContext(ok=ok, run_note="run: fixture", figures=figures, frame=frame))
+    notes = " ".join(dict(made)["db_commit"].mapbench_notes)
+    assert "crash check FAILED in 1 case(s): trial 0" in notes
+    assert "found whole and in order" not in notes
+    _close(made)
 
 
 def test_page_size_labels_and_gap_texts():
