@@ -455,9 +455,7 @@ int Writer(const Config& c, int fd, char* map, uint64_t size, int report_fd) {
   for (;;) pause();
 }
 
-std::optional<std::string> RunTrial(const RunContext& ctx, const Config& c, Log& log,
-                                    uint64_t trial, Trial* out) {
-  (void)ctx;
+std::optional<std::string> RunTrial(const Config& c, Log& log, uint64_t trial, Trial* out) {
   const uint64_t size = log.before.size();
   const int fd = log.file.fd.get();
   char* map = log.map.valid() ? log.map.data() : nullptr;
@@ -544,7 +542,7 @@ void RunCrash(benchmark::State& state, const RunContext& ctx, const Config& c) {
     for (auto _ : state) {
       Trial t;
       if (failure.empty()) {
-        if (auto wrong = RunTrial(ctx, c, log, trials.size(), &t)) {
+        if (auto wrong = RunTrial(c, log, trials.size(), &t)) {
           failure = "trial " + std::to_string(trials.size()) + ": " + *wrong;
         } else if (t.scan.intact < t.reported || t.scan.stray > 0) {
           failure = "trial " + std::to_string(trials.size()) + ": " +
