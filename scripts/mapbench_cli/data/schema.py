@@ -135,6 +135,10 @@ METRICS = {
     "tlb_shootdowns_per_gib": ("TLB shootdowns per GiB served", ""),
     "cgroup_peak_mib": ("peak memory cgroup usage", "MiB"),
     "eviction_start_s": ("time until the cgroup first evicted pages", "s"),
+    # fault_signals
+    "fault_ns_per_page": ("time per faulted page, its handling included", "ns"),
+    "user_faults_per_page": ("faults delivered to user space per base page (signals, userfaultfd messages)", ""),
+    "rusage_minor_faults_per_page": ("minor faults per base page (getrusage)", ""),
 }
 
 # series.csv: what a family records per time bucket (docs/results-schema.md), in words:
