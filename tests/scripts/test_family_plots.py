@@ -14,6 +14,7 @@ import pytest
 
 from conftest import FIXTURES, run_launcher
 from mapbench_cli.figures import common as fc
+from mapbench_cli.figures import fault_signals as family_fault_signals
 from mapbench_cli.figures import lifecycle_ipc as family_lifecycle_ipc
 from mapbench_cli.figures import msync as family_msync
 from mapbench_cli.figures import page_size as family_page_size
@@ -34,6 +35,7 @@ STEMS = {
     "msync": ["msync", "msync-folios"],
     "scaling": ["scaling"],
     "lifecycle_ipc": ["lifecycle_ipc-lifecycle", "lifecycle_ipc-ipc"],
+    "fault_signals": ["fault_signals"],
 }
 FUNCTIONS = {
     "populate": family_populate.populate_figures,
@@ -42,6 +44,7 @@ FUNCTIONS = {
     "msync": family_msync.msync_figures,
     "scaling": family_scaling.scaling_figures,
     "lifecycle_ipc": family_lifecycle_ipc.lifecycle_ipc_figures,
+    "fault_signals": family_fault_signals.fault_signals_figures,
 }
 
 
@@ -351,3 +354,25 @@ def test_all_families_through_the_cli(tmp_path):
         for stem in stems:
             assert (tmp_path / f"{stem}.png").is_file() and (tmp_path / f"{stem}.svg").is_file()
     assert not list(tmp_path.glob("*-other*")), "no row fell through to the generic figure"
+
+
+def test_fault_signals_bars_say_their_ratio_to_the_plain_fault_and_a_skipped_path_its_reason():
+    results = _load("fault_signals")
+    frame = results.frame.copy()
+    wp = frame["path"] == "uffd_wp"
+    frame.loc[wp, "status"] = "skipped"
+    frame.loc[wp, "valid"] = float("nan")
+    frame.loc[wp, "message"] = "userfaultfd not allowed here: userfaultfd(2): Operation not permitted"
+    ok = frame[~wp]
+    ctx = FullContext(ok=ok, run_note="run: fixture", figures=figures, frame=frame)
+    made, covered = family_fault_signals.fault_signals_figures(frame[frame["family"] == "fault_signals"], ctx)
+    fig = dict(made)["fault_signals"]
+    texts = _texts(fig)
+    plain = ok[ok["path"] == "plain_fault"]["fault_ns_per_page"].median()
+    segv = ok[ok["path"] == "sigsegv"]["fault_ns_per_page"].median()
+    assert f"×{fc.number(segv / plain)}" in texts
+    assert "skipped: userfaultfd not allowed here" in texts
+    notes = " ".join(fig.mapbench_notes)
+    assert "skipped: 1 case" in notes and "uffd_wp" in notes
+    assert set(covered) == set(frame.index)
+    _close(made)

@@ -22,6 +22,7 @@ from mapbench_cli.stats import summary as stats
 from mapbench_cli.figures.common import FamilySummary
 from mapbench_cli.figures.crossover import crossover_figures
 from mapbench_cli.figures.crossover_analysis import crossover_summary
+from mapbench_cli.figures.fault_signals import fault_signals_figures
 from mapbench_cli.figures.lifecycle_ipc import lifecycle_ipc_figures
 from mapbench_cli.figures.msync import msync_figures
 from mapbench_cli.figures.page_size import page_size_figures
@@ -278,6 +279,7 @@ SPECIFIC: Dict[str, Callable[[pd.DataFrame, Context], Tuple[FigureList, pd.Index
     "scaling": scaling_figures,
     "lifecycle_ipc": lifecycle_ipc_figures,
     "crossover": crossover_figures,
+    "fault_signals": fault_signals_figures,
 }
 
 # Families that also answer their question in words (written beside the figures).
