@@ -16,6 +16,11 @@
 //     (UFFDIO_WRITEPROTECT, mode 0, wakes the thread) and the store completes.
 // Timed: the accesses of a pass (with the handling they provoke); fault_ns_per_page is
 //   that time per page, read from the clock around the accesses.
+// Paired baseline (paused for the row's timer and counters, clocked on its own): after
+//   each pass a plain first-touch pass, plain_fault_ns_per_page, in the same process — on
+//   the same memory for sigsegv and uffd_wp (emptied by MADV_DONTNEED: no signal, no
+//   message), on a region beside it for sigbus and uffd_missing. So a row's ratio to a
+//   plain fault does not depend on how busy the machine was in another case's moment.
 // Untimed, every pass: the reset (MADV_DONTNEED, mprotect(PROT_READ), UFFDIO_WRITEPROTECT
 //   of the whole range), the source pages stamped with the pass, every check below.
 // Verified every pass: exactly one delivery per page, in page order, at the address
@@ -23,7 +28,8 @@
 //   (harness/kernel/fault_catcher checks signal, code and range in the handler and lets
 //   anything else crash with the default action); stores read back; uffd_missing pages
 //   equal their source byte for byte; the page inside the file reads the file's bytes;
-//   plain_fault takes one minor fault per page (getrusage).
+//   plain_fault and every baseline pass take one minor fault per page (getrusage) and
+//   none of the baseline's faults reaches user space.
 // Config checked: pages absent before a first-touch pass and present before a protection
 //   pass (mincore), the read-only VMA (/proc/self/maps), the file's size, the uffd feature.
 // Kernel paths: do_anonymous_page, bad_area/force_sig_fault, signal delivery + sigreturn,
@@ -412,6 +418,7 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
     if (failure.empty()) failure = why;
   };
   uint64_t passes = 0, touch_ns = 0, deliveries = 0, minor_faults = 0, wrong_loads = 0;
+  uint64_t plain_ns = 0, plain_faults = 0;
   uint64_t passes_in_state = 0;  // passes that found their pages as the path needs (mincore)
   bool in_state = false;          // what the last reset found
   bool maps_checked = false;
@@ -480,6 +487,42 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
       fail("the page inside the file does not read the file's bytes");
   };
 
+  // The paired baseline, untimed for the row (timer and counters paused), clocked for
+  // plain_fault_ns_per_page: first-touch stores to one word per page of memory emptied by
+  // MADV_DONTNEED, after each pass, in this process. The same memory where it can take a
+  // plain fault (sigsegv: the region, read-write again after the handler's fixes; uffd_wp:
+  // the registered region, where an empty page faults without a message); a region of its
+  // own beside it for sigbus (no page there can be faulted in) and uffd_missing (every
+  // empty page would go to the handler).
+  const bool same_memory = c.path == Path::kSigsegv || c.path == Path::kUffdWp;
+  Mapping plain_region;
+  char* plain_target = target;
+  if (c.path != Path::kPlainFault && !same_memory) {
+    plain_region = Mapping(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), size);
+    if (!plain_region.valid()) return Skip(state, SysError("mmap(baseline, len=" + std::to_string(size) + ")"));
+    if (madvise(plain_region.data(), size, MADV_NOHUGEPAGE) != 0)
+      return Skip(state, SysError("madvise(baseline, MADV_NOHUGEPAGE)"));
+    plain_target = plain_region.data();
+  }
+  auto plain_pass = [&](uint64_t g) {
+    if (madvise(plain_target, size, MADV_DONTNEED) != 0) return fail(SysError("madvise(baseline, MADV_DONTNEED)"));
+    if (catcher) catcher->Reset();
+    if (server) server->Reset();
+    const ThreadFaults before = CurrentThreadFaults();
+    const uint64_t t0 = MonotonicNs();
+    for (size_t i = 0; i < pages; ++i)
+      *reinterpret_cast<volatile uint64_t*>(plain_target + i * page + kWordOffset) = Stamp(g, i);
+    plain_ns += MonotonicNs() - t0;
+    const uint64_t faults = CurrentThreadFaults().minor - before.minor;
+    plain_faults += faults;
+    if ((catcher && catcher->count() != 0) || (server && server->count() != 0))
+      fail("pass " + std::to_string(g) + ": the baseline's plain faults reached user space");
+    for (size_t i = 0; i < pages; ++i) {
+      if (*reinterpret_cast<uint64_t*>(plain_target + i * page + kWordOffset) != Stamp(g, i))
+        return fail("pass " + std::to_string(g) + ": a baseline store was lost");
+    }
+  };
+
   {
     reset(1);
     Measurement measure(state, ctx);
@@ -510,6 +553,7 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
       minor_faults += CurrentThreadFaults().minor - faults_before.minor;
       measure.Pause();
       check(g);
+      if (c.path != Path::kPlainFault) plain_pass(g);
       reset(g + 1);
       measure.Resume();
     }
@@ -530,6 +574,11 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
   if (c.path == Path::kPlainFault && (minor_faults < passes * pages || minor_faults > passes * pages * 101 / 100 + 2)) {
     fail(std::to_string(minor_faults) + " minor faults for " + std::to_string(passes * pages) +
          " first touches");
+  }
+  if (c.path != Path::kPlainFault &&
+      (plain_faults < passes * pages || plain_faults > passes * pages * 101 / 100 + 2)) {
+    fail(std::to_string(plain_faults) + " minor faults for " + std::to_string(passes * pages) +
+         " first touches of the baseline");
   }
   const bool first_touch = c.path == Path::kPlainFault || c.path == Path::kUffdMissing;
   if (c.path != Path::kSigbus) {
@@ -572,6 +621,8 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
   outcome.config_ok = config_ok;
   outcome.config = config;
   outcome.metrics = {{"fault_ns_per_page", static_cast<double>(touch_ns) / faulted},
+                     {"plain_fault_ns_per_page",
+                      static_cast<double>(c.path == Path::kPlainFault ? touch_ns : plain_ns) / faulted},
                      {"user_faults_per_page", static_cast<double>(deliveries) / faulted},
                      {"rusage_minor_faults_per_page", static_cast<double>(minor_faults) / faulted}};
   Report(state, outcome);
@@ -603,7 +654,8 @@ MAPBENCH_FAMILY(Family{
     "fault_signals",
     "faults that reach user space: handled SIGSEGV and SIGBUS, userfaultfd MISSING and WP, "
     "against a plain fault",
-    {"fault_ns_per_page", "user_faults_per_page", "rusage_minor_faults_per_page"},
+    {"fault_ns_per_page", "plain_fault_ns_per_page", "user_faults_per_page",
+     "rusage_minor_faults_per_page"},
     Cases});
 
 }  // namespace

@@ -24,7 +24,7 @@ def check_rows(rows):
             continue
         assert row["status"] == "ok" and row["valid"] == 1 and row["config_ok"] == 1, where
         assert row["user_faults_per_page"] == DELIVERIES[row["path"]], where
-        assert row["fault_ns_per_page"] > 0, where
+        assert row["fault_ns_per_page"] > 0 and row["plain_fault_ns_per_page"] > 0, where
         if row["path"] == "plain_fault":
             assert row["rusage_minor_faults_per_page"] >= 1, where
         if row["path"].startswith("uffd_"):

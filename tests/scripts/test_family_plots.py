@@ -368,9 +368,17 @@ def test_fault_signals_bars_say_their_ratio_to_the_plain_fault_and_a_skipped_pat
     made, covered = family_fault_signals.fault_signals_figures(frame[frame["family"] == "fault_signals"], ctx)
     fig = dict(made)["fault_signals"]
     texts = _texts(fig)
+    segv = ok[ok["path"] == "sigsegv"]
+    paired = (segv["fault_ns_per_page"] / segv["plain_fault_ns_per_page"]).median()  # its own process's plain fault
+    assert f"×{fc.number(paired)}" in texts
+    assert not any(t.startswith("×") and t.endswith("*") for t in texts), "every row here has its pair"
+    # A row without the paired baseline falls back to the plain_fault row of its size, marked.
+    bare = frame.drop(columns=["plain_fault_ns_per_page"])
+    ctx_bare = FullContext(ok=bare[~wp], run_note="run: fixture", figures=figures, frame=bare)
+    bare_made, _ = family_fault_signals.fault_signals_figures(bare[bare["family"] == "fault_signals"], ctx_bare)
     plain = ok[ok["path"] == "plain_fault"]["fault_ns_per_page"].median()
-    segv = ok[ok["path"] == "sigsegv"]["fault_ns_per_page"].median()
-    assert f"×{fc.number(segv / plain)}" in texts
+    assert f"×{fc.number(segv['fault_ns_per_page'].median() / plain)}*" in _texts(dict(bare_made)["fault_signals"])
+    _close(bare_made)
     assert "skipped: userfaultfd not allowed here" in texts
     notes = " ".join(fig.mapbench_notes)
     assert "skipped: 1 case" in notes and "uffd_wp" in notes

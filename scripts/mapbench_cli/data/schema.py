@@ -137,6 +137,7 @@ METRICS = {
     "eviction_start_s": ("time until the cgroup first evicted pages", "s"),
     # fault_signals
     "fault_ns_per_page": ("time per faulted page, its handling included", "ns"),
+    "plain_fault_ns_per_page": ("time per page of the paired plain first-touch fault", "ns"),
     "user_faults_per_page": ("faults delivered to user space per base page (signals, userfaultfd messages)", ""),
     "rusage_minor_faults_per_page": ("minor faults per base page (getrusage)", ""),
 }

@@ -3,9 +3,10 @@ mprotect, a SIGBUS beyond the end of a file, a userfaultfd MISSING or write-prot
 resolved by a handler thread — against a plain first-touch fault the kernel resolves alone?
 
 - `fault_signals`: time per faulted page (one fault each, its handling included) by path,
-  one panel per region size, log scale; above each bar its ratio to the plain fault of the
-  same size. A path that could not run here (no userfaultfd, no write-protect feature)
-  stands in its place with the reason.
+  one panel per region size, log scale; above each bar the median of its rows' ratio to the
+  paired plain first-touch fault measured in the same process (plain_fault_ns_per_page),
+  or, for rows without one, to the plain_fault row of the same size. A path that could not
+  run here (no userfaultfd, no write-protect feature) stands in its place with the reason.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from mapbench_cli.figures import common as fc
 FAMILY = "fault_signals"
 KEYS = ["path", "size_kib"]
 FAULT = "fault_ns_per_page"
+PAIRED = "plain_fault_ns_per_page"
+RATIO = "_to_plain"
 BASELINE = "plain_fault"
 PATH_ORDER = ("plain_fault", "sigsegv", "sigbus", "uffd_missing", "uffd_wp")
 PATH_WORDS = {"plain_fault": "plain fault\n(first touch)", "sigsegv": "SIGSEGV\nhandled",
@@ -51,6 +54,13 @@ def _figure(ok, bad, gone, notes_left, ctx):
     rows = pd.concat([ok.assign(_flag=False), bad.assign(_flag=True)])
     keys = KEYS + ["_flag"]
     summary = fc.summarize(rows, keys, FAULT)
+    paired = {}
+    if PAIRED in rows:
+        with_pair = fc.rows_with(rows, [PAIRED])
+        with_pair = with_pair[with_pair[PAIRED] > 0]
+        if not with_pair.empty:
+            ratios = with_pair.assign(**{RATIO: with_pair[FAULT] / with_pair[PAIRED]})
+            paired = fc.lookup(fc.summarize(ratios, keys, RATIO), keys)
     divisor, unit = fc.time_scale(summary["median"].tolist())
     style = {"page": draw.BarStyle("", "#4c72b0")}
     panels = []
@@ -71,8 +81,13 @@ def _figure(ok, bad, gone, notes_left, ctx):
             if key in bars:
                 continue
             note = ""
-            if base_median and r["path"] != BASELINE:
-                note = f"×{fc.number(r['median'] / base_median)}"
+            pair = paired.get(tuple(r[k] for k in keys))
+            if r["path"] == BASELINE:
+                pass
+            elif pair is not None:
+                note = f"×{fc.number(pair['median'])}"
+            elif base_median:
+                note = f"×{fc.number(r['median'] / base_median)}*"
             bars[key] = draw.Bar(fc.value(r, divisor), note=note, flagged=bool(r["_flag"]))
         for _, r in here.drop_duplicates("name").iterrows():
             bars.setdefault(("page", _path(r.get("path", "?"))),
@@ -89,8 +104,9 @@ def _figure(ok, bad, gone, notes_left, ctx):
              "the end of a one-page shared file mapping, the handler jumps back; uffd missing: a load from an empty "
              "registered page, a handler thread answers with UFFDIO_COPY; uffd write-protect: a store to a "
              "write-protected page, the thread lifts the protection",
-             "×N above a bar: its median over the plain fault's of the same size; every delivery's address, code "
-             "or flags checked each pass",
+             "×N above a bar: the median over its rows of time / the paired plain first-touch fault measured after "
+             "every pass in the same process (the same memory for SIGSEGV and uffd write-protect); ×N*: no pair, "
+             "over the plain fault row's median; every delivery's address, code or flags checked each pass",
              fc.intervals_note(summary)]
     notes += fc.flagged_note(bad, "hatched: the configuration the row claims was not observed")
     notes += notes_left + [fc.run_note(ctx)]
