@@ -32,12 +32,16 @@
 //   none of the baseline's faults reaches user space.
 // Config checked: pages absent before a first-touch pass and present before a protection
 //   pass (mincore), the read-only VMA (/proc/self/maps), the file's size, the uffd feature.
+// uffd rows also say on which CPU each fault was handled: same_cpu_faults_per_page is the
+//   share handled on the faulting thread's CPU (a switch there, against a wake-up of
+//   another, perhaps idle, vCPU: on a VM the two cost very differently). Not pinned.
 // Kernel paths: do_anonymous_page, bad_area/force_sig_fault, signal delivery + sigreturn,
 //   mprotect (VMA split/merge), filemap_fault beyond i_size, handle_userfault,
 //   mfill_atomic_copy, mwriteprotect_range, do_wp_page's uffd-wp branch.
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -181,7 +185,8 @@ std::optional<uint64_t> UffdFeatures(const RunContext& ctx, std::string* why) {
 class UffdServer {
  public:
   UffdServer(int uffd, bool wp, char* begin, const char* source, size_t pages)
-      : uffd_(uffd), wp_(wp), begin_(begin), source_(source), recorded_(pages), flags_(pages) {}
+      : uffd_(uffd), wp_(wp), begin_(begin), source_(source), recorded_(pages), flags_(pages),
+        cpus_(pages, -2) {}
   ~UffdServer() { Stop(); }
 
   std::string Start() {
@@ -215,6 +220,12 @@ class UffdServer {
     }
     return std::nullopt;
   }
+  // How many of the pass's faults were handled on the CPU the faulting thread ran on.
+  uint64_t SameCpu(const std::vector<int>& faulter_cpu) const {
+    uint64_t n = 0;
+    for (size_t i = 0; i < std::min<size_t>(count(), cpus_.size()); ++i) n += cpus_[i] == faulter_cpu[i];
+    return n;
+  }
   // Set once by the server thread (a failed ioctl); read after Stop.
   const std::string& error() const { return error_; }
 
@@ -243,6 +254,7 @@ class UffdServer {
       if (index < recorded_.size()) {
         recorded_[index] = msg.arg.pagefault.address;
         flags_[index] = msg.arg.pagefault.flags;
+        cpus_[index] = sched_getcpu();
       }
       count_.store(index + 1, std::memory_order_release);  // before the fault is resolved
       const uintptr_t page = msg.arg.pagefault.address & mask;
@@ -278,6 +290,7 @@ class UffdServer {
   const char* source_;
   std::vector<uint64_t> recorded_;
   std::vector<uint64_t> flags_;
+  std::vector<int> cpus_;  // where this thread ran for each message
   std::atomic<uint64_t> count_{0};
   std::string error_;
   UniqueFd stop_;
@@ -419,6 +432,8 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
   };
   uint64_t passes = 0, touch_ns = 0, deliveries = 0, minor_faults = 0, wrong_loads = 0;
   uint64_t plain_ns = 0, plain_faults = 0;
+  uint64_t same_cpu = 0;                      // uffd: faults whose handler ran on this thread's CPU
+  std::vector<int> faulter_cpu(pages, -1);
   uint64_t passes_in_state = 0;  // passes that found their pages as the path needs (mincore)
   bool in_state = false;          // what the last reset found
   bool maps_checked = false;
@@ -471,6 +486,7 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
     if (server) {
       if (auto wrong = server->Check(pages)) fail("pass " + std::to_string(g) + ": " + *wrong);
       deliveries += server->count();
+      same_cpu += server->SameCpu(faulter_cpu);
     }
     if (c.path == Path::kPlainFault || c.path == Path::kSigsegv || c.path == Path::kUffdWp) {
       for (size_t i = 0; i < pages; ++i) {
@@ -534,14 +550,20 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
       switch (c.path) {
         case Path::kPlainFault:
         case Path::kSigsegv:
-        case Path::kUffdWp:
           for (size_t i = 0; i < pages; ++i)
             *reinterpret_cast<volatile uint64_t*>(target + i * page + kWordOffset) = Stamp(g, i);
+          break;
+        case Path::kUffdWp:  // and where this thread ran when each fault completed (vDSO)
+          for (size_t i = 0; i < pages; ++i) {
+            *reinterpret_cast<volatile uint64_t*>(target + i * page + kWordOffset) = Stamp(g, i);
+            faulter_cpu[i] = sched_getcpu();
+          }
           break;
         case Path::kUffdMissing:
           for (size_t i = 0; i < pages; ++i) {
             wrong_loads += *reinterpret_cast<volatile uint64_t*>(target + i * page + kWordOffset) !=
                            Stamp(g, i);
+            faulter_cpu[i] = sched_getcpu();
           }
           break;
         case Path::kSigbus:
@@ -625,6 +647,7 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
                       static_cast<double>(c.path == Path::kPlainFault ? touch_ns : plain_ns) / faulted},
                      {"user_faults_per_page", static_cast<double>(deliveries) / faulted},
                      {"rusage_minor_faults_per_page", static_cast<double>(minor_faults) / faulted}};
+  if (server) outcome.metrics.emplace_back("same_cpu_faults_per_page", static_cast<double>(same_cpu) / faulted);
   Report(state, outcome);
 }
 
@@ -655,7 +678,7 @@ MAPBENCH_FAMILY(Family{
     "faults that reach user space: handled SIGSEGV and SIGBUS, userfaultfd MISSING and WP, "
     "against a plain fault",
     {"fault_ns_per_page", "plain_fault_ns_per_page", "user_faults_per_page",
-     "rusage_minor_faults_per_page"},
+     "rusage_minor_faults_per_page", "same_cpu_faults_per_page"},
     Cases});
 
 }  // namespace
