@@ -22,6 +22,7 @@ KEYS = ["path", "size_kib"]
 FAULT = "fault_ns_per_page"
 PAIRED = "plain_fault_ns_per_page"
 RATIO = "_to_plain"
+SAME_CPU = "same_cpu_faults_per_page"
 BASELINE = "plain_fault"
 PATH_ORDER = ("plain_fault", "sigsegv", "sigbus", "uffd_missing", "uffd_wp")
 PATH_WORDS = {"plain_fault": "plain fault\n(first touch)", "sigsegv": "SIGSEGV\nhandled",
@@ -61,6 +62,9 @@ def _figure(ok, bad, gone, notes_left, ctx):
         if not with_pair.empty:
             ratios = with_pair.assign(**{RATIO: with_pair[FAULT] / with_pair[PAIRED]})
             paired = fc.lookup(fc.summarize(ratios, keys, RATIO), keys)
+    same_cpu = {}
+    if SAME_CPU in rows and rows[SAME_CPU].notna().any():
+        same_cpu = fc.lookup(fc.summarize(fc.rows_with(rows, [SAME_CPU]), keys, SAME_CPU), keys)
     divisor, unit = fc.time_scale(summary["median"].tolist())
     style = {"page": draw.BarStyle("", "#4c72b0")}
     panels = []
@@ -88,6 +92,9 @@ def _figure(ok, bad, gone, notes_left, ctx):
                 note = f"×{fc.number(pair['median'])}"
             elif base_median:
                 note = f"×{fc.number(r['median'] / base_median)}*"
+            cpu = same_cpu.get(tuple(r[k] for k in keys))
+            if cpu is not None:
+                note += f"\n{cpu['median'] * 100:.0f}% same CPU"
             bars[key] = draw.Bar(fc.value(r, divisor), note=note, flagged=bool(r["_flag"]))
         for _, r in here.drop_duplicates("name").iterrows():
             bars.setdefault(("page", _path(r.get("path", "?"))),
@@ -107,6 +114,8 @@ def _figure(ok, bad, gone, notes_left, ctx):
              "×N above a bar: the median over its rows of time / the paired plain first-touch fault measured after "
              "every pass in the same process (the same memory for SIGSEGV and uffd write-protect); ×N*: no pair, "
              "over the plain fault row's median; every delivery's address, code or flags checked each pass",
+             "uffd: % same CPU: median share of faults whose handler thread ran on the faulting thread's CPU "
+             "(threads not pinned; a wake-up of another vCPU costs far more than a switch on one)",
              fc.intervals_note(summary)]
     notes += fc.flagged_note(bad, "hatched: the configuration the row claims was not observed")
     notes += notes_left + [fc.run_note(ctx)]
