@@ -1,22 +1,35 @@
 // crossover — when does mmap beat pread, and when does it collapse? 4 KiB reads of a file,
 //   random or sequential, through pread or a shared read-only mapping (madvise none,
 //   random or sequential), by 1 … all reader threads, inside a memory cgroup whose limit
-//   makes the file 0.25x … 4x the memory it may cache.
+//   makes the file 0.25x … 4x the memory it may cache. Beside them the storage engineer's
+//   baselines: pread with O_DIRECT (odirect_pread), io_uring with O_DIRECT at queue depth 1
+//   and 32 (io_uring_odirect_qd1/qd32: one ring per reader, that many reads in flight), and
+//   buffered io_uring at depth 32 (io_uring_qd32). O_DIRECT reads every block from the
+//   device, whatever the limit: no user-space cache is kept in front of it, so its rows
+//   are the device's own 4 KiB random (or sequential) rate, the floor a cache must beat.
 // Timed: one span of reading (one repetition); throughput and what the kernel did in
 //   ~100 ms buckets go to series.csv: the cgroup's major faults, evictions and usage, TLB
 //   shootdowns (system-wide), storage bytes read by this process.
 // Untimed: a fresh cgroup per repetition, joined by this process; evicting the file;
 //   one sequential pread pass over its first min(file, 7/8 of the limit) bytes, so a file
-//   that fits starts cached and one that does not starts shortly before eviction; mapping
-//   the file.
+//   that fits starts cached and one that does not starts shortly before eviction (not for
+//   O_DIRECT, which no cache serves); mapping the file; the O_DIRECT open with the device's
+//   alignment (statx STATX_DIOALIGN, else the logical block size), the aligned buffers and
+//   the rings, made before joining the cgroup.
 // Verified: every block read is summed and compared with that block's known sum; the row
 //   claims the file started cold (≤ 1% resident after eviction), that the cgroup evicted
 //   pages (at least 0.1% of the limit) when the file is larger than the limit, and fewer
-//   when it is at most half of it.
+//   when it is at most half of it; for O_DIRECT instead that the page cache stayed out
+//   (≤ 1% of the file resident after reading). io_uring: every completion's result is
+//   checked (an error or a short read ends the row as invalid). Skipped with the reason:
+//   O_DIRECT where the filesystem refuses it or keeps files in memory (tmpfs), io_uring
+//   where io_uring_queue_init fails (kernel.io_uring_disabled, EPERM, ENOSYS).
 // Kernel paths: filemap_read vs filemap_fault with read-around/readahead (VM_RAND_READ,
 //   VM_SEQ_READ), memcg reclaim (shrink_folio_list; unmapping mapped folios needs rmap
-//   walks and TLB flushes), mark_page_accessed vs the accessed bit.
-// Params: method (pread, mmap), advice (none, random, sequential; pread: none), pattern
+//   walks and TLB flushes), mark_page_accessed vs the accessed bit; iomap direct I/O and
+//   blk-mq for O_DIRECT; io_uring_enter/io_read (buffered misses: async buffered reads).
+// Params: method (pread, mmap, odirect_pread, io_uring_odirect_qd1, io_uring_odirect_qd32,
+//   io_uring_qd32), advice (none, random, sequential; pread: none), pattern
 //   (random, seq), block_kib (4), file_mib, file_to_limit (file size / cgroup limit),
 //   limit_mib, readers (threads).
 // Metrics: steady_bytes_per_second (median of the last half of the buckets),
@@ -37,10 +50,12 @@
 #include <vector>
 
 #include "harness/kernel/cache_control.h"
+#include "harness/kernel/direct_io.h"
 #include "harness/kernel/memory_cgroup.h"
 #include "harness/kernel/resources.h"
 #include "harness/kernel/tlb_counts.h"
 #include "harness/measure/parallel.h"
+#include "harness/measure/uring_reads.h"
 #include "harness/run/scratch.h"
 #include "harness/run/series.h"
 #include "harness/workload.h"
@@ -51,8 +66,30 @@ namespace {
 constexpr uint64_t kBlock = 4096;
 constexpr double kBucketSeconds = 0.1;
 
+enum class Method { kPread, kMmap, kODirectPread, kUringDirectQd1, kUringDirectQd32, kUringQd32 };
+
+const char* MethodName(Method m) {
+  switch (m) {
+    case Method::kPread: return "pread";
+    case Method::kMmap: return "mmap";
+    case Method::kODirectPread: return "odirect_pread";
+    case Method::kUringDirectQd1: return "io_uring_odirect_qd1";
+    case Method::kUringDirectQd32: return "io_uring_odirect_qd32";
+    case Method::kUringQd32: return "io_uring_qd32";
+  }
+  return "?";
+}
+
+bool IsDirect(Method m) {
+  return m == Method::kODirectPread || m == Method::kUringDirectQd1 || m == Method::kUringDirectQd32;
+}
+
+unsigned QueueDepth(Method m) {
+  return m == Method::kUringDirectQd1 ? 1 : m == Method::kUringDirectQd32 || m == Method::kUringQd32 ? 32 : 0;
+}
+
 struct Config {
-  bool mmap;
+  Method method;
   int advice;  // MADV_NORMAL / MADV_RANDOM / MADV_SEQUENTIAL
   bool random;
   uint64_t file_mib;
@@ -91,6 +128,8 @@ struct alignas(64) ReaderState {
   uint64_t mismatches = 0;
   std::string error;
   WorkerCounts counts;
+  AlignedBuffer buffers;              // kBlock (pread) or depth * kBlock (io_uring), aligned
+  std::unique_ptr<UringReads> ring;   // io_uring methods
 };
 
 struct Shared {
@@ -110,25 +149,44 @@ void Reader(Shared& shared, int index, ReaderState& state) {
   const uint64_t first = blocks * index / c.readers, last = blocks * (index + 1) / c.readers;
   uint64_t next = first;
   uint64_t random = shared.seed * 0x9e3779b97f4a7c15ull + static_cast<uint64_t>(index) + 1;
-  alignas(64) char buffer[kBlock];
+  char* buffer = state.buffers.data();
+  auto pick = [&]() {
+    if (c.random) {
+      random ^= random << 13, random ^= random >> 7, random ^= random << 17;  // xorshift64
+      return static_cast<uint64_t>((static_cast<unsigned __int128>(random) * blocks) >> 64);
+    }
+    const uint64_t block = next;
+    next = next + 1 == last ? first : next + 1;
+    return block;
+  };
   CounterGroup group(shared.ctx->counters);
   group.Reset();
   group.Enable();
-  while (!shared.stop.load(std::memory_order_relaxed)) {
-    uint64_t block;
-    if (c.random) {
-      random ^= random << 13, random ^= random >> 7, random ^= random << 17;  // xorshift64
-      block = static_cast<uint64_t>((static_cast<unsigned __int128>(random) * blocks) >> 64);
-    } else {
-      block = next;
-      next = next + 1 == last ? first : next + 1;
-    }
+  if (state.ring) {
+    auto failure = state.ring->Read(
+        shared.fd, kBlock, buffer,
+        [&](uint64_t* offset) {
+          if (shared.stop.load(std::memory_order_relaxed)) return false;
+          *offset = pick() * kBlock;
+          return true;
+        },
+        [&](uint64_t offset, const char* data) {
+          if (SumWords(data, kBlock) != (*shared.sums)[offset / kBlock]) ++state.mismatches;
+          state.bytes.fetch_add(kBlock, std::memory_order_relaxed);
+        });
+    if (failure) state.error = *failure;
+  }
+  while (!state.ring && !shared.stop.load(std::memory_order_relaxed)) {
+    const uint64_t block = pick();
     uint64_t sum;
     if (shared.map != nullptr) {
       sum = SumWords(shared.map + block * kBlock, kBlock);
     } else {
-      if (pread(shared.fd, buffer, kBlock, static_cast<off_t>(block * kBlock)) != static_cast<ssize_t>(kBlock)) {
-        state.error = SysError("pread(block " + std::to_string(block) + ")");
+      const ssize_t got = pread(shared.fd, buffer, kBlock, static_cast<off_t>(block * kBlock));
+      if (got != static_cast<ssize_t>(kBlock)) {
+        state.error = got < 0 ? SysError("pread(block " + std::to_string(block) + ")")
+                              : "pread(block " + std::to_string(block) + "): short read of " + std::to_string(got) +
+                                    " bytes";
         break;
       }
       sum = SumWords(buffer, kBlock);
@@ -193,11 +251,27 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
   if (file == nullptr) return Skip(state, error);
   UniqueFd fd(open(file->path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return Skip(state, SysError("open(" + file->path + ")"));
+  const bool direct_io = IsDirect(c.method);
+  std::optional<DirectFile> direct;
+  if (direct_io) {
+    direct = OpenDirectFile(file->path, ctx.system, kBlock, &error);
+    if (!direct) return Skip(state, error);
+  }
   const std::vector<uint64_t>& sums = BlockSums(size);
 
   // Everything the case allocates is allocated before it joins the cgroup, so the
   // limit is spent on the page cache.
   std::vector<ReaderState> readers(c.readers);
+  const unsigned depth = QueueDepth(c.method);
+  const uint64_t alignment = std::max<uint64_t>(PageSize(), direct ? direct->alignment.memory : 0);
+  for (ReaderState& r : readers) {
+    r.buffers = AlignedBuffer(kBlock * std::max(1u, depth), alignment);
+    if (!r.buffers.valid()) return Skip(state, "posix_memalign: out of memory");
+    if (depth > 0) {
+      r.ring = UringReads::Create(depth, ctx.system, &error);
+      if (!r.ring) return Skip(state, error);
+    }
+  }
   std::vector<Sample> samples;
   samples.reserve(static_cast<size_t>(c.span_s / kBucketSeconds) + 16);
   std::unique_ptr<MemoryLimit> limit = MemoryLimit::Enter(limit_bytes, &error);
@@ -209,7 +283,7 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
 
   // Fill: the first min(file, 7/8 of the limit), sequentially, charged to the cgroup.
   // Through its own descriptor, so the measured one starts with fresh readahead state.
-  const uint64_t fill = std::min(size, limit_bytes / 8 * 7 / kBlock * kBlock);
+  const uint64_t fill = direct_io ? 0 : std::min(size, limit_bytes / 8 * 7 / kBlock * kBlock);
   {
     UniqueFd fill_fd(open(file->path.c_str(), O_RDONLY | O_CLOEXEC));
     std::vector<char> chunk(1 << 20);
@@ -223,7 +297,7 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
   const std::map<std::string, uint64_t> after_fill = limit->Stat();
 
   Mapping map;
-  if (c.mmap) {
+  if (c.method == Method::kMmap) {
     map = Mapping(mmap(nullptr, size, PROT_READ, MAP_SHARED, fd.get(), 0), size);
     if (!map.valid()) return Skip(state, SysError("mmap(len=" + std::to_string(size) + ")"));
     if (c.advice != MADV_NORMAL && madvise(map.data(), size, c.advice) != 0) {
@@ -231,7 +305,8 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
     }
   }
   static uint64_t repetition = 0;
-  Shared shared{&c, &ctx, fd.get(), map.valid() ? map.data() : nullptr, &sums, ++repetition};
+  Shared shared{&c, &ctx, direct ? direct->fd.get() : fd.get(), map.valid() ? map.data() : nullptr, &sums,
+                ++repetition};
 
   std::vector<std::thread> threads;
   {
@@ -251,6 +326,8 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
     measure.Stop();
   }
   const std::optional<uint64_t> peak = limit->PeakBytes();
+  // O_DIRECT's claim: the page cache stayed out of it.
+  const double resident_after = direct_io ? ResidentFraction(fd.get(), size, &error).value_or(1.0) : 1.0;
   const Sample& first = samples.front();
   const Sample& last = samples.back();
   uint64_t bytes = 0, mismatches = 0;
@@ -308,7 +385,10 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
       : bytes == 0     ? "no block was read"
                        : "all " + std::to_string(bytes / kBlock) + " blocks read matched their known sums";
   const bool over = c.file_to_limit > 1, fits = c.file_to_limit <= 0.5;
-  const bool evicted_as_claimed = over ? evicted >= eviction : fits ? evicted < eviction : true;
+  const bool evicted_as_claimed = direct_io ? resident_after <= 0.01
+                                  : over    ? evicted >= eviction
+                                  : fits    ? evicted < eviction
+                                            : true;
   outcome.config_ok = *cold <= 0.01 && evicted_as_claimed && series_error.empty();
   char note[256];
   std::snprintf(note, sizeof(note),
@@ -318,6 +398,14 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
                 static_cast<unsigned long long>(baseline >> 20), static_cast<unsigned long long>(evicted),
                 series_error.empty() ? "" : "; series not written: ", series_error.c_str());
   outcome.config = note;
+  if (direct_io) {
+    char direct_note[192];
+    std::snprintf(direct_note, sizeof(direct_note),
+                  "; O_DIRECT, alignment %llu bytes (%s), no fill: %.1f%% of the file resident after reading",
+                  static_cast<unsigned long long>(direct->alignment.offset), direct->alignment.source.c_str(),
+                  100 * resident_after);
+    outcome.config += direct_note;
+  }
   if (!first.shootdowns_countable) outcome.config += std::string("; ") + kTlbCountNotAvailable;
   const std::vector<double> steady(rates.begin() + static_cast<long>(rates.size() / 2), rates.end());
   outcome.metrics = {
@@ -335,7 +423,7 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
 Case MakeCase(const Config& c) {
   char ratio[16];
   std::snprintf(ratio, sizeof(ratio), "%g", c.file_to_limit);
-  std::vector<Param> params = {{"method", c.mmap ? "mmap" : "pread"},
+  std::vector<Param> params = {{"method", MethodName(c.method)},
                                {"advice", AdviceName(c.advice)},
                                {"pattern", c.random ? "random" : "seq"},
                                {"block_kib", "4"},
@@ -360,7 +448,10 @@ std::vector<int> ReaderCounts() {
 
 // The quick suite draws the map for random reads of a small file in short spans, with
 // the hints that matter there (none, random); the full suite adds MADV_SEQUENTIAL and
-// sequential reads, and reads a 1 GiB file for longer.
+// sequential reads, and reads a 1 GiB file for longer. The storage baselines run on the
+// whole grid in the full suite; the quick suite keeps odirect_pread (depth 1) and
+// io_uring_odirect_qd32 for one reader at the largest ratio only (O_DIRECT does not depend
+// on the limit; each case costs about 2 s).
 std::vector<Case> Cases(Suite suite) {
   const bool quick = suite == Suite::kQuick;
   const uint64_t file_mib = quick ? 128 : 1024;
@@ -372,8 +463,18 @@ std::vector<Case> Cases(Suite suite) {
     if (quick && !random) continue;
     for (double ratio : {0.25, 0.5, 1.0, 2.0, 4.0}) {
       for (int readers : ReaderCounts()) {
-        cases.push_back(MakeCase({false, MADV_NORMAL, random, file_mib, ratio, readers, span_s}));
-        for (int advice : hints) cases.push_back(MakeCase({true, advice, random, file_mib, ratio, readers, span_s}));
+        cases.push_back(MakeCase({Method::kPread, MADV_NORMAL, random, file_mib, ratio, readers, span_s}));
+        for (int advice : hints) {
+          cases.push_back(MakeCase({Method::kMmap, advice, random, file_mib, ratio, readers, span_s}));
+        }
+        // The baselines answer the database question, random reads; O_DIRECT caches nothing, so
+        // its ratio matters little (1x and 4x), the buffered io_uring's does (every ratio).
+        if (!random || (quick && (ratio != 4.0 || readers != 1))) continue;
+        for (Method m : {Method::kODirectPread, Method::kUringDirectQd1, Method::kUringDirectQd32, Method::kUringQd32}) {
+          if (quick && (m == Method::kUringQd32 || m == Method::kUringDirectQd1)) continue;
+          if (m != Method::kUringQd32 && ratio != 1.0 && ratio != 4.0) continue;
+          cases.push_back(MakeCase({m, MADV_NORMAL, random, file_mib, ratio, readers, span_s}));
+        }
       }
     }
   }
@@ -382,10 +483,13 @@ std::vector<Case> Cases(Suite suite) {
 
 MAPBENCH_FAMILY(Family{
     "crossover",
-    "mmap vs pread by file size over a memory cgroup limit (0.25x..4x), readers and madvise hint",
+    "mmap vs pread by file size over a memory cgroup limit (0.25x..4x), readers and madvise hint; O_DIRECT and "
+    "io_uring baselines",
     {"steady_bytes_per_second", "read_amplification", "major_faults_per_gib", "tlb_shootdowns_per_gib",
      "cgroup_peak_mib", "eviction_start_s"},
-    Cases});
+    Cases,
+    // ns_per_op spans the whole fixed stretch, warm-up and eviction included.
+    "steady_bytes_per_second"});
 
 }  // namespace
 }  // namespace mapbench

@@ -70,4 +70,29 @@ std::vector<VmaEntry> ReadOwnMaps(const SystemFiles& system) {
   return ParseMaps(system.Read("/proc/self/maps").value_or(""));
 }
 
+size_t CountVmas(std::string_view maps_text) {
+  size_t count = 0;
+  size_t start = 0;
+  while (start < maps_text.size()) {
+    size_t end = maps_text.find('\n', start);
+    if (end == std::string_view::npos) end = maps_text.size();
+    if (end > start) ++count;
+    start = end + 1;
+  }
+  return count;
+}
+
+std::optional<uint64_t> PageTableBytes(std::string_view status_text) {
+  auto fields = ParseMeminfo(status_text);
+  auto it = fields.find("VmPTE");
+  if (it == fields.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<uint64_t> ReadOwnPageTableBytes(const SystemFiles& system) {
+  auto text = system.Read("/proc/self/status");
+  if (!text) return std::nullopt;
+  return PageTableBytes(*text);
+}
+
 }  // namespace mapbench

@@ -35,4 +35,15 @@ bool RangeHasPermissions(const std::vector<VmaEntry>& entries, uintptr_t begin, 
 // Reads /proc/self/maps through `system`.
 std::vector<VmaEntry> ReadOwnMaps(const SystemFiles& system);
 
+// How many VMAs /proc/<pid>/maps text lists: its non-empty lines, counted without parsing
+// (a process with 64k VMAs has 64k lines).
+size_t CountVmas(std::string_view maps_text);
+
+// The page tables of a process in bytes: VmPTE of /proc/<pid>/status text (every level
+// the kernel counts, PTE and PMD tables and above); nullopt when the field is missing.
+std::optional<uint64_t> PageTableBytes(std::string_view status_text);
+
+// VmPTE of this process, through `system` (/proc/self/status).
+std::optional<uint64_t> ReadOwnPageTableBytes(const SystemFiles& system);
+
 }  // namespace mapbench

@@ -31,6 +31,7 @@ struct RunConfig {
   std::string system_root = "/";     // tests point /proc and /sys at a fixture tree
   std::string page_state = "auto";   // how dirty/writeback pages are read (writeback.h)
   std::vector<std::string> command_line;
+  std::string machine_class;         // --machine_class: the user's label for this machine, in every row
 };
 
 struct RunContext {

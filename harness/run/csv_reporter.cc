@@ -53,7 +53,9 @@ const std::vector<std::string>& BaseColumns() {
       "pages_per_op",   "counters_mode",   "counters_kernel",    "counters_user_only",
       "counter_run_fraction", "steal_fraction",  "cpu_wait_fraction",
       "calibration_cpu_ns", "calibration_memory_bytes_per_second", "fraction_of_ceiling",
-      "total_cpu_ns_per_op"};
+      "total_cpu_ns_per_op",
+      // Which machine: runs of several hosts merge into one dataset (`mapbench merge`).
+      "host", "kernel_release", "machine_class"};
   return columns;
 }
 
@@ -146,6 +148,9 @@ std::map<std::string, std::string> RowCells(const benchmark::BenchmarkReporter::
   cells["counters_mode"] = context.counters_mode;
   cells["counters_kernel"] = context.counters_kernel;
   cells["counters_user_only"] = context.counters_user_only;
+  cells["host"] = context.host;
+  cells["kernel_release"] = context.kernel_release;
+  cells["machine_class"] = context.machine_class;
   if (context.cases != nullptr) {
     if (auto found = context.cases->find(name); found != context.cases->end()) {
       cells["family"] = found->second.family;

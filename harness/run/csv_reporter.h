@@ -50,6 +50,9 @@ struct RowContext {
   std::string variant{};
   int arm_position = 0;
   CalibrationReading calibration{};  // around the case, in its process (Calibrator)
+  std::string host{};                // gethostname()
+  std::string kernel_release{};      // uname -r
+  std::string machine_class{};       // --machine_class (may be empty)
 };
 
 // The cells of one repetition's row, keyed by column. Pure: no I/O.

@@ -318,21 +318,32 @@ std::string UtcTimestamp() {
   return buffer;
 }
 
+std::string HostName() {
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  return host;
+}
+
+std::string KernelRelease() {
+  utsname uts;
+  if (uname(&uts) != 0) return "";
+  return uts.release;
+}
+
 json CaptureEnvironment(const RunContext& context, const std::string& scratch_path) {
   const SystemFiles& sys = context.system;
   json env;
   const RunConfig& config = context.config;
   utsname uts;
   uname(&uts);
-  char host[256] = {};
-  gethostname(host, sizeof(host) - 1);
   env["run"] = {{"run_id", config.run_id},
                 {"start_time", UtcTimestamp()},
                 {"suite", config.suite == Suite::kQuick ? "quick" : "full"},
                 {"filter", config.filter},
                 {"command_line", config.command_line},
                 {"page_state", config.page_state},
-                {"hostname", host},
+                {"hostname", HostName()},
+                {"machine_class", config.machine_class},
                 {"uid", getuid()}};
   env["build"] = {{"git_revision", GitRevision()},
                   {"compiler", MAPBENCH_COMPILER},

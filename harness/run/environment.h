@@ -66,6 +66,10 @@ std::string WriteJsonFile(const std::string& path, const nlohmann::json& value);
 
 std::string UtcTimestamp();
 
+// gethostname() and uname's release: the identity every row and environment.json carry.
+std::string HostName();
+std::string KernelRelease();
+
 // "/sys/dev/block/M:m" of the filesystem holding `path`, or empty.
 std::string BlockDeviceSysfs(const std::string& path);
 

@@ -36,6 +36,10 @@ struct Family {
   // stands for each counter of the run, e.g. "touch_{counter}_per_op".
   std::vector<std::string> metrics;
   std::function<std::vector<Case>(Suite)> cases;
+  // The column compare and regress test by default for this family's rows: ns_per_op, or
+  // one of `metrics` when the op's time is not the answer (crossover: the steady state).
+  // Better direction from its name, as for every column.
+  std::string headline = "ns_per_op";
 };
 
 // Called from a static initializer in each benchmarks/<family>.cc.

@@ -32,6 +32,8 @@ const FlagDef kFlags[] = {
                                      "process in a seeded balanced order (root; rows say the value in "
                                      "'variant'; compare with `mapbench compare RUN`)"},
     {"seed", "N", "seed of the --interleave order (default: from the clock, recorded in environment.json)"},
+    {"machine_class", "LABEL", "a label for this kind of machine, written in every row and in "
+                               "environment.json (printable, no comma, at most 64 characters)"},
     {"list", nullptr, "list the selected cases with their parameters, then exit"},
     {"list_tunings", nullptr, "list the tunable knobs with their allowed values, then exit"},
     {"restore_tunings", nullptr, "restore settings left by a run that was killed (never a running "
@@ -72,6 +74,17 @@ std::string CheckBenchmarkFlag(const std::string& arg) {
     if (!n || *n < 1 || *n > 100000) return name + " takes a whole number from 1 to 100000, not '" + value + "'";
   } else if (name == "--benchmark_min_time" && !ParseSeconds(value, 3600)) {
     return name + " takes seconds between 0 and 3600, not '" + value + "'";
+  }
+  return "";
+}
+
+// A --machine_class label: printable ASCII, no comma (it names a CSV column's value and
+// a report column), at most 64 characters. Error text or empty.
+std::string CheckMachineClass(const std::string& label) {
+  if (label.size() > 64) return "--machine_class takes at most 64 characters, not " + std::to_string(label.size());
+  for (unsigned char c : label) {
+    if (c < 0x20 || c > 0x7e) return "--machine_class takes printable characters only (no tab, newline or non-ASCII)";
+    if (c == ',') return "--machine_class takes no comma, not '" + label + "'";
   }
   return "";
 }
@@ -184,6 +197,12 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
         return std::nullopt;
       }
       flags.config.seed = *n;
+    } else if (name == "machine_class") {
+      if (std::string bad = CheckMachineClass(*value); !bad.empty()) {
+        *error = bad;
+        return std::nullopt;
+      }
+      flags.config.machine_class = *value;
     } else if (name == "tune_journal") {
       flags.config.tune_journal = *value;
     } else if (name == "system_root") {
@@ -233,6 +252,22 @@ std::vector<std::string> SuiteBenchmarkDefaults(Suite suite,
                                               : "--benchmark_min_time=0.2");
   }
   return defaults;
+}
+
+BenchmarkOut BenchmarkOutFor(const std::string& out_dir, const std::vector<std::string>& user_args) {
+  BenchmarkOut out;
+  const std::string given = "--benchmark_out=";
+  for (const std::string& arg : user_args) {
+    if (arg.rfind(given, 0) == 0) {
+      out.case_path = out.path = arg.substr(given.size());  // the user's file, as they asked
+      return out;
+    }
+    if (arg.rfind("--benchmark_out", 0) == 0) return out;  // a format without a file: theirs to say
+  }
+  out.case_path = out_dir + "/.benchmark-case.json";
+  out.path = out_dir + "/benchmark.json";
+  out.flags = {"--benchmark_out=" + out.case_path, "--benchmark_out_format=json"};
+  return out;
 }
 
 }  // namespace mapbench

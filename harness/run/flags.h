@@ -29,4 +29,14 @@ std::string HelpText();
 std::vector<std::string> SuiteBenchmarkDefaults(Suite suite,
                                                 const std::vector<std::string>& user_args);
 
+// Google Benchmark's own JSON is kept in every run folder (benchmark.json) unless the user
+// chose an output (--benchmark_out or --benchmark_out_format): each case's process writes
+// `case_path` (the flags returned point Google Benchmark at it), merged into `path` at the end.
+struct BenchmarkOut {
+  std::string case_path;           // what each case's process writes; empty: no JSON is kept
+  std::string path;                // the run's merged document
+  std::vector<std::string> flags;  // to add to Google Benchmark's arguments
+};
+BenchmarkOut BenchmarkOutFor(const std::string& out_dir, const std::vector<std::string>& user_args);
+
 }  // namespace mapbench

@@ -105,15 +105,6 @@ bool RecoverKilledRun(Tuner& tuner, bool will_tune, bool* busy, std::string* err
   return error->empty();
 }
 
-// --benchmark_out=FILE, if given: every case's process rewrites it, so it is merged.
-std::string BenchmarkOutPath(const std::vector<std::string>& args) {
-  const std::string flag = "--benchmark_out=";
-  for (const std::string& arg : args) {
-    if (arg.rfind(flag, 0) == 0) return arg.substr(flag.size());
-  }
-  return "";
-}
-
 // Google Benchmark writes one JSON document per case process; the run keeps one.
 // Spliced as text: its JSON may hold NaN, which strict parsers refuse but its own
 // tools (Python's json) read.
@@ -151,19 +142,19 @@ struct Interleaving {
 // its own child process: a crash or a hang becomes an error row and the suite goes on.
 // Returns why the run stopped early (a knob that could not be switched), or empty.
 std::string RunCases(const RunContext& context, const std::vector<CaseInfo>& cases, CsvReporter& reporter,
-                     const std::string& benchmark_out, Tuner& tuner, const std::vector<KnobInfo>& knobs,
+                     const BenchmarkOut& benchmark_out, Tuner& tuner, const std::vector<KnobInfo>& knobs,
                      const Interleaving& interleaving) {
   BenchmarkOutMerger merged_out;
   const double timeout = context.config.case_timeout_s;
   const Calibrator calibrator;  // faulted in here once: every case reads the same pages
-  auto run_case = [&](const CaseInfo& info, int process) {
-    if (!benchmark_out.empty()) std::remove(benchmark_out.c_str());
+  auto run_case = [&](const CaseInfo& info, int process, int arm) {
+    if (!benchmark_out.case_path.empty()) std::remove(benchmark_out.case_path.c_str());
     ChildResult result = RunInChild(
         [&](int result_fd) {
           reporter.ResetCounts();  // report this case's rows only
           if (calibrator.ok()) reporter.CalibrateWith(&calibrator);
           BeginCaseSeries(context.config.out_dir + "/series.csv", context.config.run_id, info.family,
-                          info.name, process);
+                          info.name, process, arm);
           const std::string only_this = "^" + RegexEscape(info.name) +
                                         "(/(min_time|iterations|repeats|threads):[^/]+|/real_time|/manual_time)*$";
           benchmark::RunSpecifiedBenchmarks(&reporter, only_this);
@@ -181,7 +172,7 @@ std::string RunCases(const RunContext& context, const std::vector<CaseInfo>& cas
       std::cerr << "mapbench: " << info.name << ": " << why << "\n";
       reporter.WriteFailureRow(info, why);
     }
-    if (!benchmark_out.empty()) merged_out.Add(benchmark_out);
+    if (!benchmark_out.case_path.empty()) merged_out.Add(benchmark_out.case_path);
   };
   const InterleaveRequest& knob = interleaving.request;
   std::string stopped;
@@ -189,7 +180,7 @@ std::string RunCases(const RunContext& context, const std::vector<CaseInfo>& cas
     reporter.SetProcess(process);
     for (size_t c = 0; c < cases.size() && stopped.empty(); ++c) {
       if (knob.values.empty()) {
-        run_case(cases[c], process);
+        run_case(cases[c], process, -1);
         continue;
       }
       const std::vector<int>& arms = interleaving.orders[process][c];
@@ -197,11 +188,14 @@ std::string RunCases(const RunContext& context, const std::vector<CaseInfo>& cas
         const std::string& value = knob.values[arms[position]];
         if (stopped = tuner.Switch({knob.knob, value}, knobs); !stopped.empty()) break;
         reporter.SetArm(arms[position], knob.knob + "=" + value, static_cast<int>(position));
-        run_case(cases[c], process);
+        run_case(cases[c], process, arms[position]);
       }
     }
   }
-  if (!benchmark_out.empty()) merged_out.Write(benchmark_out);
+  if (!benchmark_out.case_path.empty()) {
+    if (benchmark_out.case_path != benchmark_out.path) std::remove(benchmark_out.case_path.c_str());
+    merged_out.Write(benchmark_out.path);
+  }
   return stopped.empty() ? "" : "--interleave stopped the run: " + stopped;
 }
 
@@ -357,6 +351,8 @@ int Main(int argc, char** argv) {
   for (const std::string& arg : SuiteBenchmarkDefaults(context.config.suite, gb_args)) {
     gb_args.push_back(arg);
   }
+  const BenchmarkOut benchmark_out = BenchmarkOutFor(context.config.out_dir, gb_args);
+  for (const std::string& arg : benchmark_out.flags) gb_args.push_back(arg);
   std::vector<char*> gb_argv;
   for (std::string& arg : gb_args) gb_argv.push_back(arg.data());
   int gb_argc = static_cast<int>(gb_argv.size());
@@ -371,7 +367,8 @@ int Main(int argc, char** argv) {
                                     context.config.processes, static_cast<int>(registered.size()),
                                     interleaving.seed);
   }
-  if (error = ValidateLayout(layout); !error.empty()) {
+  if (error = ValidateLayout(layout); error.empty()) error = CheckHeadlines(registered);
+  if (!error.empty()) {
     std::cerr << "mapbench: a family declares a bad column: " << error << "\n";
     return kExitBadInput;
   }
@@ -379,6 +376,7 @@ int Main(int argc, char** argv) {
   const std::string env_path = context.config.out_dir + "/environment.json";
   nlohmann::json env = CaptureEnvironment(context, scratch->path());
   env["run"]["complete"] = false;  // a run killed midway says so
+  env["families"] = FamiliesJson(registered);
   for (const AppliedTuning& t : tuner.applied()) {
     env["tunings_applied"].push_back(
         {{"knob", t.knob}, {"path", t.path}, {"before", t.before}, {"requested", t.requested}, {"after", t.after}});
@@ -402,13 +400,16 @@ int Main(int argc, char** argv) {
                        RowContext{.run_id = context.config.run_id,
                                   .counters_mode = context.counters.Mode(),
                                   .counters_kernel = context.counters.KernelCounting(),
-                                  .counters_user_only = context.counters.UserOnlyColumns()});
+                                  .counters_user_only = context.counters.UserOnlyColumns(),
+                                  .host = HostName(),
+                                  .kernel_release = KernelRelease(),
+                                  .machine_class = context.config.machine_class});
   if (!reporter.ok()) {
     std::cerr << "mapbench: " << reporter.error() << "\n";
     return kExitBadInput;
   }
   const std::string stopped =
-      RunCases(context, registered, reporter, BenchmarkOutPath(gb_args), tuner, knobs, interleaving);
+      RunCases(context, registered, reporter, benchmark_out, tuner, knobs, interleaving);
   benchmark::Shutdown();
   if (!stopped.empty()) {
     std::cerr << "mapbench: " << stopped << "\n";

@@ -1,5 +1,6 @@
 #include "harness/run/registry.h"
 
+#include <algorithm>
 #include <regex>
 
 #include "harness/run/series.h"
@@ -44,6 +45,41 @@ void ForEachSelected(Suite suite, const std::string& filter, Visit visit) {
 }
 
 }  // namespace
+
+namespace {
+
+// The families with a case among `cases`, in registration order.
+std::vector<const Family*> FamiliesOf(const std::vector<CaseInfo>& cases) {
+  std::vector<const Family*> used;
+  for (const Family& family : Families()) {
+    for (const CaseInfo& c : cases) {
+      if (c.family == family.name) {
+        used.push_back(&family);
+        break;
+      }
+    }
+  }
+  return used;
+}
+
+}  // namespace
+
+std::string CheckHeadlines(const std::vector<CaseInfo>& cases) {
+  for (const Family* family : FamiliesOf(cases)) {
+    const std::vector<std::string>& m = family->metrics;
+    if (family->headline != "ns_per_op" && std::find(m.begin(), m.end(), family->headline) == m.end()) {
+      return "family '" + family->name + "' declares headline '" + family->headline +
+             "', which is neither ns_per_op nor one of its metrics";
+    }
+  }
+  return "";
+}
+
+nlohmann::json FamiliesJson(const std::vector<CaseInfo>& cases) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const Family* family : FamiliesOf(cases)) out[family->name] = {{"headline", family->headline}};
+  return out;
+}
 
 std::vector<CaseInfo> SelectCases(Suite suite, const std::string& filter) {
   std::vector<CaseInfo> selected;

@@ -15,6 +15,7 @@ namespace {
 struct CurrentCase {
   std::string path, run_id, family, name;
   int process = 0;
+  int arm = -1;  // the --interleave value's index; -1 when the run does not interleave
   int repetition = -1;
 };
 CurrentCase current;
@@ -27,25 +28,28 @@ std::string Number(double value) {
 
 }  // namespace
 
-const std::vector<std::string>& SeriesColumns() {
-  static const std::vector<std::string> columns = {"schema_version", "run_id", "family", "name", "process",
-                                                   "repetition", "t_s", "series", "value"};
+std::vector<std::string> SeriesColumns(bool interleaved) {
+  std::vector<std::string> columns = {"schema_version", "run_id", "family", "name", "process",
+                                      "repetition", "t_s", "series", "value"};
+  if (interleaved) columns.push_back("arm");
   return columns;
 }
 
 std::string SeriesLines(const std::string& run_id, const std::string& family, const std::string& name,
-                        int process, int repetition, const std::vector<SeriesPoint>& points) {
+                        int process, int repetition, const std::vector<SeriesPoint>& points, int arm) {
   std::string lines;
   for (const SeriesPoint& p : points) {
-    lines += CsvLine({std::to_string(kSchemaVersion), run_id, family, name, std::to_string(process),
-                      std::to_string(repetition), Number(p.t_s), p.series, Number(p.value)});
+    std::vector<std::string> cells = {std::to_string(kSchemaVersion), run_id, family, name, std::to_string(process),
+                                      std::to_string(repetition), Number(p.t_s), p.series, Number(p.value)};
+    if (arm >= 0) cells.push_back(std::to_string(arm));
+    lines += CsvLine(cells);
   }
   return lines;
 }
 
 void BeginCaseSeries(const std::string& path, const std::string& run_id, const std::string& family,
-                     const std::string& name, int process) {
-  current = CurrentCase{path, run_id, family, name, process, -1};
+                     const std::string& name, int process, int arm) {
+  current = CurrentCase{path, run_id, family, name, process, arm, -1};
 }
 
 void NextSeriesRepetition() { ++current.repetition; }
@@ -55,9 +59,9 @@ std::string ReportSeries(const std::vector<SeriesPoint>& points) {
   UniqueFd fd(open(current.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
   struct stat status;
   if (!fd.valid() || fstat(fd.get(), &status) != 0) return SysError("open(" + current.path + ")");
-  std::string text = status.st_size == 0 ? CsvLine(SeriesColumns()) : "";
+  std::string text = status.st_size == 0 ? CsvLine(SeriesColumns(current.arm >= 0)) : "";
   text += SeriesLines(current.run_id, current.family, current.name, current.process,
-                      std::max(current.repetition, 0), points);
+                      std::max(current.repetition, 0), points, current.arm);
   for (size_t done = 0; done < text.size();) {
     ssize_t wrote = write(fd.get(), text.data() + done, text.size() - done);
     if (wrote <= 0) return SysError("write(" + current.path + ")");

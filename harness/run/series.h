@@ -15,16 +15,18 @@ struct SeriesPoint {
   double value = 0;
 };
 
-// The header of series.csv.
-const std::vector<std::string>& SeriesColumns();
+// The header of series.csv; an interleaved run's ends with "arm", as its results.csv
+// rows carry one: the arms of one case and process are told apart.
+std::vector<std::string> SeriesColumns(bool interleaved = false);
 
-// The CSV lines (no header) of one repetition's points.
+// The CSV lines (no header) of one repetition's points; `arm` < 0: no arm cell.
 std::string SeriesLines(const std::string& run_id, const std::string& family, const std::string& name,
-                        int process, int repetition, const std::vector<SeriesPoint>& points);
+                        int process, int repetition, const std::vector<SeriesPoint>& points, int arm = -1);
 
-// Set by the harness in each case's process before the case runs.
+// Set by the harness in each case's process before the case runs (`arm` < 0 when the
+// run does not interleave).
 void BeginCaseSeries(const std::string& path, const std::string& run_id, const std::string& family,
-                     const std::string& name, int process);
+                     const std::string& name, int process, int arm = -1);
 // Called by the harness before each call of a body (thread 0): one repetition more.
 void NextSeriesRepetition();
 

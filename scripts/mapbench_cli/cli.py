@@ -11,13 +11,13 @@ import argparse
 import sys
 from typing import List, Optional
 
-from mapbench_cli.commands import compare, matrix, plot, power, regress, report
+from mapbench_cli.commands import compare, export, history, matrix, merge, plot, power, regress, report
 from mapbench_cli.data.files import BadInput
 
 PROG = "mapbench"
 # In the order `mapbench --help` lists them.
 COMMANDS = {"plot": plot, "compare": compare, "power": power, "matrix": matrix, "report": report,
-            "regress": regress}
+            "regress": regress, "merge": merge, "history": history, "export": export}
 EXIT_BAD_INPUT = 2
 
 

@@ -26,6 +26,8 @@ TINY = ["--filter", "ceiling/memory_read/pattern:seq/block_kib:1024",
     (["--scratch_dir=/no/such/dir", *TINY], "/no/such/dir"),
     (["--out_dir=/proc/mapbench-cannot", *TINY], "cannot create results directory"),
     (["--benchmark_nonsense=1", *TINY], "unrecognized"),
+    (["--machine_class=a,b", *TINY], "no comma"),
+    (["--machine_class", "x" * 65, *TINY], "at most 64 characters"),
 ])
 def test_bad_input_is_refused_with_one_line_before_running(run_mapbench, tmp_path, args, says):
     result = run_mapbench(*args)
@@ -65,6 +67,17 @@ def test_tiny_run_writes_csv_and_environment(run_mapbench, tmp_path):
     assert env["perf"]["counters_kernel"] == rows["counters_kernel"][0]
     assert str(run_dir / "results.csv").endswith("results.csv") and "results:" in result.stdout
     assert not list(tmp_path.glob(".mapbench-scratch-*"))
+
+
+def test_every_row_names_its_machine(run_mapbench, tmp_path):
+    result = run_mapbench(*TINY, "--machine_class", "dev vm")
+    assert result.returncode == 0, result.stderr
+    run_dir = tmp_path / "results" / "latest"
+    rows = pd.read_csv(run_dir / "results.csv", dtype=str, keep_default_na=False)
+    env = json.loads((run_dir / "environment.json").read_text())
+    assert set(rows["host"]) == {os.uname().nodename} == {env["run"]["hostname"]}
+    assert set(rows["kernel_release"]) == {os.uname().release} == {env["kernel"]["release"]}
+    assert set(rows["machine_class"]) == {"dev vm"} == {env["run"]["machine_class"]}
 
 
 def test_counters_none_leaves_counter_cells_empty(run_mapbench, tmp_path):

@@ -55,10 +55,12 @@ def name_of(method, advice, pattern, ratio, readers, file_mib=FILE_MIB):
 
 
 def make_rows(model=default_model, patterns=("random",), advices=("none", "random"), readers=(1, 2), ratios=RATIOS,
-              processes=1, repetitions=5, spread=0.02, run_id=RUN_ID, file_mib=FILE_MIB, seed=0):
+              processes=1, repetitions=5, spread=0.02, run_id=RUN_ID, file_mib=FILE_MIB, seed=0, baselines=()):
+    """`baselines`: other methods (odirect_pread, io_uring_odirect_qd32, ...) run beside pread
+    and mmap, advice none; the model is asked for them too (None: not run there)."""
     rng = np.random.default_rng(seed)
     rows = []
-    variants = [("pread", "none")] + [("mmap", a) for a in advices]
+    variants = [("pread", "none")] + [("mmap", a) for a in advices] + [(m, "none") for m in baselines]
     for pattern in patterns:
         for ratio in ratios:
             for r in readers:

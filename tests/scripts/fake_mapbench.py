@@ -9,11 +9,16 @@ It accepts the binary's flags, never touches the system, and writes a tiny valid
                         --interleave value of the row's arm) equals VALUE
   FAKE_EXIT=N           exit with N after writing the run (1: "some rows failed")
   FAKE_PROCESSES=N      processes per case when --processes is not given (default 6)
+  FAKE_HOST=NAME        the host its rows and environment.json name (default: this host's name)
+
+Every row carries the identity columns (host, kernel_release, machine_class from
+--machine_class); an untuned run's run_id is "fake-<out_dir's name>", so runs differ.
 """
 
 import csv
 import json
 import os
+import socket
 import sys
 
 KNOBS = [("thp.enabled", "always|madvise|never", "THP for anonymous memory"),
@@ -23,7 +28,7 @@ KNOBS = [("thp.enabled", "always|madvise|never", "THP for anonymous memory"),
 BASE = ["schema_version", "run_id", "family", "workload", "name", "process", "repetition", "repetitions", "threads",
         "status", "valid", "config_ok", "validation", "config_note", "message", "iterations", "ns_per_op",
         "cpu_ns_per_op", "bytes_per_op", "bytes_per_second", "pages_per_op", "counters_mode", "counter_run_fraction",
-        "pattern", "block_kib", "file_mib"]
+        "host", "kernel_release", "machine_class", "pattern", "block_kib", "file_mib"]
 
 
 def option(args, name, default=None):
@@ -66,7 +71,9 @@ def main(args):
         if any(t.split("=", 1)[1] == value for t in tunes) or option(args, "filter") == value:
             scale = float(factor)
         scaled_value = (value, float(factor))
-    run_id = "fake-" + "-".join(t.replace("=", "_") for t in tunes) if tunes else "fake-run"
+    run_id = ("fake-" + "-".join(t.replace("=", "_") for t in tunes) if tunes
+              else "fake-" + os.path.basename(os.path.normpath(out)))
+    host, machine_class = os.environ.get("FAKE_HOST") or socket.gethostname(), option(args, "machine_class", "")
     with open(os.path.join(out, "results.csv"), "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(BASE + (["arm", "variant", "arm_position"] if interleave else []))
@@ -79,10 +86,12 @@ def main(args):
                         ns = 1e6 * (c + 1) * (1 + 0.01 * ((p * 7 + r * 3) % 5)) * scale * arm_scale
                         w.writerow([1, run_id, "ceiling", "memory_read", name, p, r, reps, 1, "ok", 1, "",
                                     "checksum matched every pass", "", "", 10, f"{ns:.1f}", f"{ns * 0.9:.1f}",
-                                    67108864, f"{67108864 / ns * 1e9:.1f}", 16384, "software", 1, "seq", block, 64]
+                                    67108864, f"{67108864 / ns * 1e9:.1f}", 16384, "software", 1, host, "6.1.0-fake",
+                                    machine_class, "seq", block, 64]
                                    + ([arm, variant, position] if interleave else []))
     env = {"run": {"run_id": run_id, "suite": option(args, "suite", "quick"), "filter": option(args, "filter", ""),
-                   "processes": processes, "complete": True, "command_line": ["mapbench"] + args},
+                   "processes": processes, "complete": True, "command_line": ["mapbench"] + args,
+                   "hostname": host, "machine_class": machine_class},
            "kernel": {"release": "6.1.0-fake"}, "cpu": {"model": "Fake CPU", "logical_cpus": 2},
            "thp": {"enabled": "madvise", "defrag": "madvise"}, "perf": {"mode": "software"},
            "tunings_applied": [{"knob": t.split("=", 1)[0], "before": "madvise", "requested": t.split("=", 1)[1],

@@ -234,6 +234,44 @@ def test_the_crossover_found_in_a_run(tmp_path):
     assert "Per reader count:" in markdown and "| random | 2 | 1 | 128 MiB | no hint |" in markdown
 
 
+def test_storage_baselines_are_compared_with_pread_and_named_as_leaders(tmp_path):
+    """O_DIRECT and io_uring rows (benchmarks/crossover.cc) get cells of their own beside
+    mmap's hints, and the words name them, not mmap, when they lead or trail."""
+    def model(method, advice, pattern, ratio, readers):
+        if method == "odirect_pread":
+            return 7e7                         # the device: behind a cached pread, ahead once pread thrashes
+        if method == "io_uring_odirect_qd32":
+            return None if ratio != 4.0 else 1.1e8
+        return cf.default_model(method, advice, pattern, ratio, readers)
+
+    rows = cf.make_rows(model, readers=(1,), baselines=("odirect_pread", "io_uring_odirect_qd32"))
+    results, ok, analysis = _analyse(cf.write_run(tmp_path / "run", rows))
+    direct = _finding(analysis, advice="odirect_pread")
+    assert direct.crossover.kind == "reverse"      # pread ahead while cached, O_DIRECT once the file is 2x+
+    assert direct.sentence.startswith("pread beats pread with O_DIRECT for random 4 KiB reads")
+    assert "up to a file/limit ratio of 2" in direct.sentence and "beyond it O_DIRECT pread leads" in direct.sentence
+    assert "mmap" not in direct.sentence
+    qd32 = _cell(analysis, advice="io_uring_odirect_qd32", x=4.0)
+    assert qd32.ratio.verdict == MMAP and qd32.ratio.ratio == pytest.approx(1.1e8 / (2e8 / 4), rel=0.05)
+    assert _cell(analysis, advice="io_uring_odirect_qd32", x=1.0).missing == "not run"
+    lines = "\n".join(xa.summary_lines(analysis))
+    assert "io_uring with O_DIRECT at depth 32 beats pread" in lines
+    markdown = xa.summary_markdown(analysis)
+    assert "| vs pread | ratio to pread |" in markdown
+    assert "| random | 1 | 4 | 32 MiB | io_uring O_DIRECT QD32 | 2.20× |" in markdown
+    direct_row = next(line for line in markdown.splitlines() if line.startswith("| random | 1 | 4 | 32 MiB | O_DIRECT pread |"))
+    assert direct_row.endswith("| O_DIRECT pread |")   # the leader column names it
+    made, covered = fx.crossover_figures(ok, _context(results))
+    assert len(covered) == len(ok)                 # every row placed, none "unusable"
+    titles = [ax.get_title() for _, fig in made for ax in fig.axes]
+    assert any("O_DIRECT pread vs pread" in t for t in titles)
+    assert any("io_uring O_DIRECT QD32 vs pread" in t for t in titles)
+    legend = [t.get_text() for _, fig in made for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    legend += [t.get_text() for _, fig in made for leg in fig.legends for t in leg.get_texts()]
+    assert "O_DIRECT pread" in legend       # the time figure's line for it
+    _close(made)
+
+
 def test_groups_follow_the_size_that_stays_fixed(tmp_path):
     """A run with two file sizes (the limit follows the ratio) draws one map per file size."""
     rows = cf.make_rows(readers=(1,)) + cf.make_rows(readers=(1,), file_mib=1024)

@@ -16,6 +16,7 @@ from conftest import FIXTURES, run_launcher
 from mapbench_cli.figures import common as fc
 from mapbench_cli.figures import fault_signals as family_fault_signals
 from mapbench_cli.figures import lifecycle_ipc as family_lifecycle_ipc
+from mapbench_cli.figures import mapping_structures as family_mapping_structures
 from mapbench_cli.figures import msync as family_msync
 from mapbench_cli.figures import page_size as family_page_size
 from mapbench_cli.figures import populate as family_populate
@@ -35,6 +36,7 @@ STEMS = {
     "msync": ["msync", "msync-folios"],
     "scaling": ["scaling"],
     "lifecycle_ipc": ["lifecycle_ipc-lifecycle", "lifecycle_ipc-ipc"],
+    "mapping_structures": ["mapping_structures-vmas", "mapping_structures-page_tables"],
     "fault_signals": ["fault_signals"],
 }
 FUNCTIONS = {
@@ -44,6 +46,7 @@ FUNCTIONS = {
     "msync": family_msync.msync_figures,
     "scaling": family_scaling.scaling_figures,
     "lifecycle_ipc": family_lifecycle_ipc.lifecycle_ipc_figures,
+    "mapping_structures": family_mapping_structures.mapping_structures_figures,
     "fault_signals": family_fault_signals.fault_signals_figures,
 }
 
@@ -354,6 +357,20 @@ def test_all_families_through_the_cli(tmp_path):
         for stem in stems:
             assert (tmp_path / f"{stem}.png").is_file() and (tmp_path / f"{stem}.svg").is_file()
     assert not list(tmp_path.glob("*-other*")), "no row fell through to the generic figure"
+
+
+def test_mapping_structures_shows_every_vma_count_and_says_why_hugetlb_is_missing():
+    results, rows, made, _ = _drawn("mapping_structures")
+    vmas, tables = dict(made)["mapping_structures-vmas"], dict(made)["mapping_structures-page_tables"]
+    ops, reads = vmas.axes[0], vmas.axes[1]
+    # One line per operation / file, each with a point at 1 and at 16k filler VMAs.
+    assert len(ops.get_lines()) >= 5 and len(reads.get_lines()) >= 2
+    assert [t.get_text() for t in ops.get_xticklabels() if t.get_text()] == ["1", "16k"]
+    # The base-page bar is the PTE tables of the region: ~2 MiB per GiB on x86-64.
+    assert "2048 KiB" in _texts(tables)
+    assert "skipped: no hugetlb pages" in _texts(tables)
+    notes = " ".join(tables.mapbench_notes)
+    assert "no free 2 MiB hugetlb pages" in notes
 
 
 def test_fault_signals_bars_say_their_ratio_to_the_plain_fault_and_a_skipped_path_its_reason():

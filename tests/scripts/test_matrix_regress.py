@@ -220,6 +220,17 @@ def test_regress_baseline_then_no_regression_then_regression(capsys, tmp_path, f
     assert "**Result: REGRESSION.**" in summary.read_text()
 
 
+def test_regress_with_interleave_compares_the_arms_of_its_run_without_a_baseline(capsys, tmp_path, fake, fake_env,
+                                                                                  monkeypatch):
+    monkeypatch.setenv("FAKE_SCALE", "never=1.5")
+    results = tmp_path / "results"
+    code, out, _ = _regress(capsys, results, fake, "--", "--interleave", "thp.enabled=always,never")
+    assert code == 1 and "paired: 6 process slots" in out and "3 regressions in time" in out
+    assert not (results / "baselines").exists()
+    (run_dir,) = results.glob("regress-default-*")
+    assert "thp.enabled=never" in (run_dir / "summary.md").read_text()
+
+
 def test_regress_without_baseline_is_refused_before_running(capsys, tmp_path, fake, fake_env):
     code, _, err = _regress(capsys, tmp_path / "results", fake)
     _refused(code, err, "regress", "no baseline at")

@@ -17,6 +17,7 @@ import pytest
 import scipy.stats
 
 from conftest import FIXTURES
+from mapbench_cli.data.files import BadInput
 from mapbench_cli import cli
 from mapbench_cli.stats import compare, paired, signed_rank
 
@@ -301,3 +302,58 @@ def test_max_steal_leaves_out_rows_of_an_interleaved_run(capsys, tmp_path):
     assert code == 0 and "RUN: 7 of" in out and "--max-steal leaves them out" in out
     code, out, _ = _main(capsys, "compare", run, "--max-steal", "10")
     assert code == 0 and "RUN: 7 ok rows left out" in out
+    # power on the same A/A run leaves them out too, and says so
+    code, out, _ = _main(capsys, "power", run, "--processes", "6", "--trials", "20", "--max-steal", "10")
+    assert code == 0 and "RUN: 7 ok rows left out" in out
+    code, out, _ = _main(capsys, "power", run, "--processes", "6", "--trials", "20")
+    assert code == 0 and "RUN: 7 of" in out
+
+
+# --- plot, report and series.csv of an interleaved run: the arms kept apart ---------------------
+
+def _series_lines(frame, arm_column=True):
+    """One point per row of `frame`: value = 100 + its arm, keyed like the harness writes them."""
+    head = "schema_version,run_id,family,name,process,repetition,t_s,series,value" + (",arm" if arm_column else "")
+    lines = [head]
+    for _, r in frame.iterrows():
+        cells = ["1", r["run_id"], r["family"], f'"{r["name"]}"', r["process"], r["repetition"], "0.1",
+                 "bytes_per_second", str(100 + int(r["arm"]))] + ([r["arm"]] if arm_column else [])
+        lines.append(",".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+def test_series_points_of_two_arms_are_told_apart_by_their_arm(tmp_path):
+    from mapbench_cli.data.arms import by_arm
+    from mapbench_cli.data.runs import load_runs
+    frame = _interleaved_rows(np.random.default_rng(8), slots=2, reps=2, values=("always", "never"))
+    run = _write_run(tmp_path / "ab", frame, values=("always", "never"))
+    (run / "series.csv").write_text(_series_lines(frame))
+    results = load_runs([run], series=True)
+    assert len(results.series) == len(frame) and not results.warnings
+    parts = by_arm(results)
+    assert [label for label, _ in parts] == ["arm0-thp.enabled=always", "arm1-thp.enabled=never"]
+    for arm, (_, part) in enumerate(parts):
+        assert (part.frame["arm"].astype(int) == arm).all()
+        assert (part.series["value"] == 100 + arm).all() and len(part.series) == len(frame) // 2
+
+    # Without the arm column (a run before this), the same points collide: refused in one line.
+    (run / "series.csv").write_text(_series_lines(frame, arm_column=False))
+    with pytest.raises(BadInput, match="a second value of 'bytes_per_second'"):
+        load_runs([run], series=True)
+
+
+def test_plot_and_report_draw_each_arm_apart(capsys, tmp_path):
+    frame = _interleaved_rows(np.random.default_rng(9), slots=3, reps=2, values=("always", "never"))
+    run = _write_run(tmp_path / "ab", frame, values=("always", "never"))
+    code, out, err = _main(capsys, "plot", run)
+    assert code == 0, err
+    assert "interleaved run: one set of figures per value" in out
+    for arm in ("arm0-thp.enabled_always", "arm1-thp.enabled_never"):
+        assert list((run / "plots" / arm).glob("*.png")), arm
+    assert not list((run / "plots").glob("*.png"))   # nothing pooled at the top
+
+    code, out, err = _main(capsys, "report", run, "--out", tmp_path / "paper")
+    assert code == 0, err
+    index = (tmp_path / "paper" / "index.md").read_text()
+    assert "one report per value" in index and "arm1-thp.enabled_never/index.md" in index
+    assert (tmp_path / "paper" / "arm0-thp.enabled_always" / "index.md").is_file()

@@ -27,13 +27,23 @@ def test_variant_order_follows_methods_then_mapping_then_advice():
                                         ("future", "none", "none")]
 
 
+def test_storage_baselines_come_after_the_page_cache_methods():
+    keys = [("io_uring_qd1", "none", "none"), ("odirect_pread", "none", "none"), ("pread", "none", "none"),
+            ("mmap", "per_pass", "none")]
+    assert [k[0] for k in plot.variant_order(keys)] == ["pread", "mmap", "odirect_pread", "io_uring_qd1"]
+    assert plot.variant_label("odirect_pread", "none", "none") == "odirect_pread"
+    # Fixed colours, not spare ones: the same in every family's figures.
+    for method in ("odirect_pread", "io_uring_qd1", "io_uring_qd32", "io_uring_odirect_qd1", "io_uring_odirect_qd32"):
+        assert figures.colour_for(method, "one family") == figures.colour_for(method, "another")
+
+
 def test_ordered_puts_preferred_first_then_sorted():
     assert plot.ordered(["random", "zz", "seq", "aa", "seq"], plot.PATTERN_ORDER) == ["seq", "random", "aa", "zz"]
 
 
 def test_method_colours_are_fixed_and_variants_keep_their_methods_colour():
     assert figures.colour_for("mmap") == figures.colour_for("mmap", "another family")
-    assert len({figures.colour_for(m) for m in plot.METHOD_ORDER}) == 4
+    assert len({figures.colour_for(m) for m in plot.METHOD_ORDER}) == len(plot.METHOD_ORDER)
     kept = figures.variant_style("mmap (kept)", "mmap", ["kept"])
     hinted = figures.variant_style("mmap +random", "mmap", ["random"])
     plain = figures.variant_style("mmap", "mmap")

@@ -46,12 +46,15 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_statistics_options(p: argparse.ArgumentParser, metric: bool = True) -> None:
+def add_statistics_options(p: argparse.ArgumentParser, metric: bool = True, headline: bool = False) -> None:
+    """`headline`: without --metric, each family is tested on the headline column it declares."""
     if metric:
-        p.add_argument("--metric", default="ns_per_op", metavar="COLUMN",
-                       help="the column compared (default ns_per_op): any numeric outcome, e.g. bytes_per_second, "
-                            "cpu_ns_per_op, instructions_kernel_per_page, or instructions_per_op (user + kernel); "
-                            "better direction from the name's suffix")
+        p.add_argument("--metric", default=None if headline else "ns_per_op", metavar="COLUMN",
+                       help="the column compared (default: " + (
+                           "each family's headline, declared by its benchmark: ns_per_op, crossover's "
+                           "steady_bytes_per_second" if headline else "ns_per_op") + "): any numeric outcome, e.g. "
+                            "bytes_per_second, cpu_ns_per_op, instructions_kernel_per_page, or instructions_per_op "
+                            "(user + kernel); better direction from the name's suffix")
     p.add_argument("--threshold", type=percent, default=0.05, metavar="PERCENT",
                    help="a case is a regression only if worse by more than this (default 5 %%)")
     p.add_argument("--alpha", type=probability, default=0.05,

@@ -42,7 +42,7 @@ def add_parser(commands) -> None:
     cmp.add_argument("pair", nargs="*", metavar="BASE CURRENT", help="run folders or results CSV files")
     cmp.add_argument("--base", nargs="+", metavar="RUN", help="BASE runs (several are pooled)")
     cmp.add_argument("--current", nargs="+", metavar="RUN", help="CURRENT runs (several are pooled)")
-    add_statistics_options(cmp)
+    add_statistics_options(cmp, headline=True)
     cmp.add_argument("--markdown", metavar="FILE", help="write a Markdown summary (CI job summary, PR comment)")
     cmp.add_argument("--csv", metavar="FILE", help="write the comparison as CSV")
     cmp.add_argument("--plot", metavar="FILE", help="draw the ratios with their intervals (.png, .svg or .pdf)")
@@ -72,22 +72,64 @@ def _sides(parser: argparse.ArgumentParser, args):
     return args.base, args.current
 
 
-def write_outputs(outcome: Outcome, markdown_path: Optional[Path], csv_path: Optional[Path],
+def write_outputs(outcomes: Sequence[Outcome], markdown_path: Optional[Path], csv_path: Optional[Path],
                   plot_path: Optional[Path], title: str = "mapbench compare") -> List[Path]:
-    from mapbench_cli.text.compare import markdown, write_csv  # late: pandas
+    """The outcomes (one per headline metric) in one Markdown file, one CSV, and a plot each."""
+    import pandas as pd  # late, as below
+    from mapbench_cli.text.compare import csv_frame, markdown
     written = []
     with _writing():
         if markdown_path:
-            markdown_path.write_text(markdown(outcome, title), encoding="utf-8")
+            markdown_path.write_text("\n".join(markdown(o, title) for o in outcomes), encoding="utf-8")
             written.append(markdown_path)
         if csv_path:
-            write_csv(outcome, csv_path)
+            frame = pd.concat([csv_frame(o) for o in outcomes], ignore_index=True, sort=False)
+            frame.to_csv(csv_path, index=False, float_format="%.10g")
             written.append(csv_path)
         if plot_path:
-            from mapbench_cli.figures.compare import plot
-            plot(outcome, plot_path)
-            written.append(plot_path)
+            written += _plots(outcomes, plot_path)
     return written
+
+
+def _plots(outcomes: Sequence[Outcome], path: Path) -> List[Path]:
+    """One plot per outcome: `path` itself when there is one, else named by metric and arm."""
+    from mapbench_cli.figures.compare import plot
+    metrics = {o.primary.metric for o in outcomes}
+    written = []
+    for o in outcomes:
+        target = path
+        if len(outcomes) > 1:
+            parts = ([o.primary.metric] if len(metrics) > 1 else []) + ([f"arm{o.arms[1][0]}"] if o.arms else [])
+            target = path.with_name(f"{path.stem}-{'-'.join(parts)}{path.suffix}")
+        plot(o, target)
+        written.append(target)
+    return written
+
+
+def exit_status(outcomes: Sequence[Outcome]) -> int:
+    return max(o.exit_status for o in outcomes)
+
+
+def compared(base: Sequence[str], current: Sequence[str], metric: Optional[str], options: Options) -> List[Outcome]:
+    """Two runs compared on `metric`, or with none on each family's headline metric."""
+    from mapbench_cli.stats import headline, outcome  # late: pandas, and scipy for the tests
+    return headline.run(base, current, options) if metric is None else [outcome.run(base, current, metric, options)]
+
+
+def terminal_lines(outcomes: Sequence[Outcome]) -> List[str]:
+    """Every outcome's terminal lines, a blank line between them; with several, a line over all first."""
+    from mapbench_cli.stats.compare import REGRESSION
+    from mapbench_cli.text.compare import terminal
+    lines: List[str] = []
+    if len(outcomes) > 1:
+        n = sum(o.primary.count(REGRESSION) for o in outcomes)
+        cases = sum(len(o.primary.table) for o in outcomes)
+        metrics = ", ".join(o.primary.metric for o in outcomes)
+        lines += [f"mapbench compare: {n or 'no'} regression{'s' if n != 1 else ''} over {cases} cases, "
+                  f"each family on its headline metric ({metrics}):", ""]
+    for i, o in enumerate(outcomes):
+        lines += ([""] if i else []) + terminal(o)
+    return lines
 
 
 @contextmanager
@@ -99,48 +141,53 @@ def _writing() -> Iterator[None]:
         raise BadInput(f"cannot write {show(getattr(e, 'filename', '') or 'an output')}: {e.strerror or e}") from None
 
 
-def compare_command(base: Sequence[str], current: Sequence[str], metric: str, options: Options,
+def compare_command(base: Sequence[str], current: Sequence[str], metric: Optional[str], options: Options,
                     markdown_path: Optional[str] = None, csv_path: Optional[str] = None,
                     plot_path: Optional[str] = None, say: Callable[[str], None] = print) -> int:
     md = check_output(markdown_path, "--markdown")
     cs = check_output(csv_path, "--csv")
     pl = check_output(plot_path, "--plot", PLOT_FORMATS)
-    from mapbench_cli.stats.outcome import run  # late: pandas, and scipy for the tests
-    from mapbench_cli.text.compare import terminal
-    outcome = run(base, current, metric, options)
-    for line in terminal(outcome):
+    outcomes = compared(base, current, metric, options)
+    for line in terminal_lines(outcomes):
         say(line)
-    for path in write_outputs(outcome, md, cs, pl):
+    for path in write_outputs(outcomes, md, cs, pl):
         say(f"wrote {show(path)}")
-    return outcome.exit_status
+    return exit_status(outcomes)
 
 
-def paired_command(path: str, metric: str, options: Options, markdown_path: Optional[str] = None,
+def paired_command(path: str, metric: Optional[str], options: Options, markdown_path: Optional[str] = None,
                    csv_path: Optional[str] = None, plot_path: Optional[str] = None,
                    say: Callable[[str], None] = print) -> int:
     """`compare RUN`: arm 0 of one interleaved run against each other arm, paired by process slot."""
     md = check_output(markdown_path, "--markdown")
     cs = check_output(csv_path, "--csv")
     pl = check_output(plot_path, "--plot", PLOT_FORMATS)
-    from mapbench_cli.stats.paired_outcome import run  # late: pandas, and scipy for the tests
-    from mapbench_cli.text import paired_compare as text
-    outcomes = run(path, metric, options)
+    from mapbench_cli.text import paired_compare as text  # late: pandas
+    outcomes = paired_outcomes(path, metric, options)
     for line in text.terminal(outcomes):
         say(line)
+    for p in write_paired_outputs(outcomes, md, cs, pl):
+        say(f"wrote {show(p)}")
+    return exit_status(outcomes)
+
+
+def paired_outcomes(path: str, metric: Optional[str], options: Options) -> List[Outcome]:
+    """The arms of one interleaved run compared on `metric`, or with none on each family's headline."""
+    from mapbench_cli.stats import headline, paired_outcome  # late: pandas, and scipy for the tests
+    return headline.paired_run(path, options) if metric is None else paired_outcome.run(path, metric, options)
+
+
+def write_paired_outputs(outcomes: Sequence[Outcome], md: Optional[Path], cs: Optional[Path],
+                         pl: Optional[Path]) -> List[Path]:
+    from mapbench_cli.text import paired_compare as text
     written: List[Path] = []
     with _writing():
         if md:
-            md.write_text(text.markdown(outcomes), encoding="utf-8")
+            md.write_text(text.markdown(list(outcomes)), encoding="utf-8")
             written.append(md)
         if cs:
-            text.write_csv(outcomes, cs)
+            text.write_csv(list(outcomes), cs)
             written.append(cs)
         if pl:
-            from mapbench_cli.figures.compare import plot
-            for o in outcomes:
-                target = pl if len(outcomes) == 1 else pl.with_name(f"{pl.stem}-arm{o.arms[1][0]}{pl.suffix}")
-                plot(o, target)
-                written.append(target)
-    for p in written:
-        say(f"wrote {show(p)}")
-    return max(o.exit_status for o in outcomes)
+            written += _plots(outcomes, pl)
+    return written

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from mapbench_cli.commands.common import add_statistics_options, options_from
-from mapbench_cli.commands.compare import write_outputs
+from mapbench_cli.commands.compare import compared, terminal_lines, write_outputs
 from mapbench_cli.commands.regress import REPO, default_binary, passthrough
 from mapbench_cli.data.files import RESULTS_NAME, BadInput
 from mapbench_cli.text.words import clean, quote, show
@@ -75,7 +75,7 @@ def add_parser(commands) -> None:
                         help="interleaved: one run alternating the values of one runtime knob, compared in pairs; "
                              "whole-run: one run per combination; auto (default): interleaved when it can be")
     matrix.add_argument("--binary", metavar="PATH", help="the mapbench binary (default build/mapbench beside scripts/)")
-    add_statistics_options(matrix)
+    add_statistics_options(matrix, headline=True)
     matrix.add_argument("run_options", nargs=argparse.REMAINDER, metavar="-- RUN_OPTIONS",
                         help="options for every run, after --")
 
@@ -195,8 +195,6 @@ def matrix_command(args, say: Callable[[str], None] = print, warn: Callable[[str
     taken = [n for n in names if (out / n).exists()]
     if taken:
         raise BadInput(f"{show(out / taken[0])} already exists: choose another --out")
-    from mapbench_cli.stats.outcome import run as compare_runs  # late: pandas, scipy
-    from mapbench_cli.text.compare import terminal
     options = options_from(args)
     _make_folder(out)
 
@@ -230,14 +228,14 @@ def matrix_command(args, say: Callable[[str], None] = print, warn: Callable[[str
     for run in runs[1:]:
         say("")
         say(f"=== {clean(run['label'])} (CURRENT) against {clean(first['label'])} (BASE) ===")
-        outcome = compare_runs([str(first["folder"])], [str(run["folder"])], args.metric, options)
-        for line in terminal(outcome):
+        outcomes = compared([str(first["folder"])], [str(run["folder"])], args.metric, options)
+        for line in terminal_lines(outcomes):
             say(line)
         stem = f"compare-{Combination(list(run['settings'].items())).folder_name}"
         title = f"mapbench matrix: {run['label']} against {first['label']}"
-        written = write_outputs(outcome, out / f"{stem}.md", out / f"{stem}.csv", out / f"{stem}.png",
+        written = write_outputs(outcomes, out / f"{stem}.md", out / f"{stem}.csv", out / f"{stem}.png",
                                                title)
-        run["compare"] = {"verdicts": {v: outcome.primary.count(v) for v in ("regression", "improvement",
+        run["compare"] = {"verdicts": {v: sum(o.primary.count(v) for o in outcomes) for v in ("regression", "improvement",
                                                                            "unchanged", "inconclusive")},
                           "files": [str(p) for p in written]}
         write_index()

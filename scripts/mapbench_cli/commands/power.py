@@ -91,7 +91,7 @@ def paired_power_command(args, say: Callable[[str], None] = print) -> int:
     """`power RUN` on an interleaved A/A run: arm 1 against arm 0, trials drawing process slots."""
     from mapbench_cli.data.environment import interleave_of  # late: pandas, as the rest
     from mapbench_cli.stats import paired
-    from mapbench_cli.stats.outcome import check_metric, load_side
+    from mapbench_cli.stats.outcome import check_metric, load_side, steal_notes
     from mapbench_cli.stats.paired_power import DEFAULT_SLOWDOWNS, analyse, notes, slot_matrix
     from mapbench_cli.stats.power import MIN_TRIALS
     from mapbench_cli.text.paired_power import lines, markdown
@@ -100,7 +100,8 @@ def paired_power_command(args, say: Callable[[str], None] = print) -> int:
                        "for a rate")
     slowdowns = list(DEFAULT_SLOWDOWNS) if args.slowdowns == SLOWDOWNS else _slowdowns(args.slowdowns)
     md = check_output(args.markdown, "--markdown")
-    side = load_side(args.runs, "RUN")
+    options = options_from(args)
+    side = load_side(args.runs, "RUN", options.max_steal)
     direction = check_metric(args.metric, [side])
     block = interleave_of(side.envs)
     labels = paired.variant_labels(side.results.frame, block)
@@ -109,7 +110,6 @@ def paired_power_command(args, say: Callable[[str], None] = print) -> int:
     if len(set(values)) > 1:
         raise BadInput(f"RUN is not an A/A run: its arms ran {', '.join(clean(labels[a]) for a in sorted(labels))}; "
                        f"power needs arms of the same value (--interleave {clean(knob)}={values[0]},{values[0]})")
-    options = options_from(args)
     m = slot_matrix(side.ok, args.metric)
     if not m.cases:
         raise BadInput("no case has values in both arm 0 and arm 1")
@@ -118,7 +118,7 @@ def paired_power_command(args, say: Callable[[str], None] = print) -> int:
                        f"ask for at most {len(m.slots)}, or run more")
     result = analyse(m, args.metric, direction, options, args.processes, args.trials, slowdowns)
     ignored = [f"--{name} {getattr(args, name)}" for name in ("split", "unit") if getattr(args, name, "auto") != "auto"]
-    result.notes += notes(m, len(labels), args.processes, options, ignored)
+    result.notes += notes(m, len(labels), args.processes, options, ignored) + steal_notes([side], options.max_steal)
     result.notes += [f"warning: {w}" for w in side.results.warnings]
     text = lines(result, knob, values)
     return _report(text, md, lambda: markdown(text), say)

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Callable, List, Optional, Sequence
 
 from mapbench_cli.commands.common import add_statistics_options, check_output, options_from, positive_int
-from mapbench_cli.commands.compare import write_outputs
+from mapbench_cli.commands.compare import (compared, exit_status, paired_outcomes, terminal_lines,
+                                            write_outputs, write_paired_outputs)
 from mapbench_cli.data.files import ENVIRONMENT_NAME, RESULTS_NAME, BadInput
 from mapbench_cli.text.words import clean, show
 
@@ -52,7 +53,7 @@ def add_parser(commands) -> None:
     regress.add_argument("--results", metavar="DIR", help="results folder (default results/ beside scripts/)")
     regress.add_argument("--run", metavar="RUN_DIR", help="use this existing run folder instead of running the suite")
     regress.add_argument("--update-baseline", action="store_true", help="store the run as the new baseline and exit 0")
-    add_statistics_options(regress)
+    add_statistics_options(regress, headline=True)
     regress.add_argument("run_options", nargs=argparse.REMAINDER, metavar="-- RUN_OPTIONS",
                          help="more options for the binary, after --")
 
@@ -137,12 +138,17 @@ def regress_command(args, say: Callable[[str], None] = print, warn: Callable[[st
     results_dir = Path(args.results) if args.results else REPO / "results"
     baseline = results_dir / "baselines" / args.name
     extra = passthrough(args.run_options, OWNED_OPTIONS)
-    if not args.update_baseline and not (baseline / RESULTS_NAME).is_file():
+    from mapbench_cli.data.runs import load_runs  # late: pandas
+    from mapbench_cli.stats.paired_outcome import loads_interleaved
+    # An interleaved run (`-- --interleave KNOB=A,B`, or --run of one) holds both sides: its
+    # arms are compared in pairs, and no baseline is read.
+    paired = any(o.split("=", 1)[0] == "--interleave" for o in extra) or bool(args.run and
+                                                                            loads_interleaved([args.run]))
+    if paired and args.update_baseline:
+        raise BadInput("an interleaved run compares its own arms: it cannot be stored as a baseline")
+    if not args.update_baseline and not paired and not (baseline / RESULTS_NAME).is_file():
         raise BadInput(f"no baseline at {show(baseline)}: make one with ci/regress --update-baseline "
                        f"(same --name, --suite, --filter) and commit it")
-    from mapbench_cli.data.runs import load_runs  # late: pandas
-    from mapbench_cli.stats.outcome import run as compare_runs
-    from mapbench_cli.text.compare import markdown, terminal
     options = options_from(args)
     # Checked early: a bad summary path must not cost a whole run.
     check_output(os.environ.get("GITHUB_STEP_SUMMARY") or None, "$GITHUB_STEP_SUMMARY")
@@ -188,20 +194,31 @@ def regress_command(args, say: Callable[[str], None] = print, warn: Callable[[st
         say(f"baseline updated: {show(baseline)} (from {show(run_dir)}); commit it to keep it")
         return 0
 
-    outcome = compare_runs([str(baseline)], [str(run_dir)], args.metric, options)
-    outcome.notes = notes + outcome.notes
-    for line in terminal(outcome):
-        say(line)
     title = f"mapbench regress ({args.name})"
-    summary = run_dir / "summary.md"
-    written = write_outputs(outcome, summary, run_dir / "compare.csv", run_dir / "compare.png", title)
+    summary, csv_path, plot_path = run_dir / "summary.md", run_dir / "compare.csv", run_dir / "compare.png"
+    if paired:
+        from mapbench_cli.text import paired_compare as text
+        outcomes = paired_outcomes(str(run_dir), args.metric, options)
+        outcomes[0].notes += notes          # the first note stays the one that says how it paired
+        lines = text.terminal(outcomes)
+        summary_text = text.markdown(outcomes)
+        written = write_paired_outputs(outcomes, summary, csv_path, plot_path)
+    else:
+        from mapbench_cli.text.compare import markdown
+        outcomes = compared([str(baseline)], [str(run_dir)], args.metric, options)
+        outcomes[0].notes = notes + outcomes[0].notes
+        lines = terminal_lines(outcomes)
+        summary_text = "\n".join(markdown(o, title) for o in outcomes)
+        written = write_outputs(outcomes, summary, csv_path, plot_path, title)
+    for line in lines:
+        say(line)
     for path in written:
         say(f"wrote {show(path)}")
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         try:
-            _append(step_summary, markdown(outcome, title))
+            _append(step_summary, summary_text)
         except OSError as e:
             raise BadInput(f"$GITHUB_STEP_SUMMARY {show(step_summary)}: cannot write: {e.strerror or e}") from None
         say(f"appended the summary to {show(step_summary)}")
-    return outcome.exit_status
+    return exit_status(outcomes)

@@ -7,14 +7,15 @@ environment appendix) and matrix. Pure functions over dicts: nothing here prints
 from __future__ import annotations
 
 import json
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 # Settings that change between any two runs without saying anything about the numbers
 # (each a key or the prefix of a group of keys).
 _VOLATILE_PREFIXES = (
     "run.run_id", "run.start_time", "run.end_time", "run.row_status_counts", "run.complete",
-    "run.command_line", "run.uid", "run.hostname", "memory.MemAvailable_bytes", "scratch.path",
+    "run.command_line", "run.uid", "run.hostname", "run.machine_class", "memory.MemAvailable_bytes", "scratch.path",
     "virtualization.note", "perf.counters",
+    "merged",  # a merged dataset's list of sources (`mapbench merge`): each source is compared instead
 )
 _VOLATILE_SUFFIXES = (".free_hugepages", ".resv_hugepages", ".surplus_hugepages")
 
@@ -189,3 +190,64 @@ def interleave_of(envs: Sequence[Optional[dict]]) -> dict:
         if isinstance(block, dict):
             return block
     return {}
+
+
+def declared_headlines(envs: Iterable[Optional[dict]]) -> Dict[str, Set[str]]:
+    """{family: the headline columns the runs declare for it} (environment.json "families",
+    Family::headline); a family no run declares is absent (runs recorded before declarations)."""
+    declared: Dict[str, Set[str]] = {}
+    for env in envs:
+        families = (env or {}).get("families")
+        for family, info in (families.items() if isinstance(families, dict) else ()):
+            if isinstance(info, dict) and isinstance(info.get("headline"), str):
+                declared.setdefault(str(family), set()).add(info["headline"])
+    return declared
+
+
+# --- machine identity and merged datasets (`mapbench merge`) -----------------------------
+
+MERGED_KEY = "merged"
+
+
+def identity(env: Optional[dict]) -> Dict[str, str]:
+    """{host, kernel_release, machine_class} as environment.json records them ("" when absent):
+    the values of an older run's missing identity columns."""
+    env = env if isinstance(env, dict) else {}
+    run = env.get("run") if isinstance(env.get("run"), dict) else {}
+    kernel = env.get("kernel") if isinstance(env.get("kernel"), dict) else {}
+
+    def text(value) -> str:
+        return value if isinstance(value, str) else ""
+
+    return {"host": text(run.get("hostname")), "kernel_release": text(kernel.get("release")),
+            "machine_class": text(run.get("machine_class"))}
+
+
+def merged_sources(env: Optional[dict]) -> Optional[List[Tuple[str, Optional[dict]]]]:
+    """(run_id, its environment or None) for each run of a merged dataset's environment.json;
+    None when `env` is one run's own."""
+    block = env.get(MERGED_KEY) if isinstance(env, dict) else None
+    if not isinstance(block, dict) or not isinstance(block.get("runs"), list):
+        return None
+    out = []
+    for entry in block["runs"]:
+        if isinstance(entry, dict) and isinstance(entry.get("run_id"), str):
+            source = entry.get("environment")
+            out.append((entry["run_id"], source if isinstance(source, dict) else None))
+    return out
+
+
+def machine_differences(base: Dict[str, Sequence[str]], current: Dict[str, Sequence[str]]) -> str:
+    """One line saying which of host, kernel release and machine class differ between two sides
+    ({column: values on that side}); "" when the sides ran on the same machines, or when one
+    side does not say (an older run without environment.json, no --machine_class)."""
+    words = {"host": "hosts", "kernel_release": "kernels", "machine_class": "machine classes"}
+    parts = []
+    for column, word in words.items():
+        b = sorted(set(base.get(column, ())))
+        c = sorted(set(current.get(column, ())))
+        if b != c and b not in ([], [""]) and c not in ([], [""]):  # a side that does not say is no difference
+            def shown(values):
+                return ", ".join(v or "(none)" for v in values[:4]) + (" …" if len(values) > 4 else "")
+            parts.append(f"{word} BASE {shown(b)} → CURRENT {shown(c)}")
+    return ("different machines: " + "; ".join(parts)) if parts else ""

@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from mapbench_cli.data import schema
+from mapbench_cli.data import environment, schema
 from mapbench_cli.data.files import ENVIRONMENT_NAME, RESULTS_NAME, BadInput  # noqa: F401  (re-exported)
 from mapbench_cli.text.words import clean, quote, show
 
@@ -256,7 +256,17 @@ def load_runs(paths: Sequence[os.PathLike], series: bool = False) -> Results:
         frame = load_csv(csv_path)
         folder = csv_path.parent
         run_ids = sorted(set(frame["run_id"].str.strip()) - {""})
-        runs.append(Run(csv_path, folder, len(frame), run_ids, _load_environment(folder, warnings)))
+        env = _load_environment(folder, warnings)
+        sources = environment.merged_sources(env)
+        if sources is None:
+            runs.append(Run(csv_path, folder, len(frame), run_ids, env))
+        else:  # a merged dataset: each of its runs keeps its own environment
+            ids = frame["run_id"].str.strip()
+            runs += [Run(csv_path, folder, int((ids == rid).sum()), [rid], source) for rid, source in sources]
+        known = environment.identity(env)
+        missing = {c: known[c] for c in schema.IDENTITY_COLUMNS if c not in frame.columns}
+        if missing:  # an older run: its environment says, or nothing
+            frame = pd.concat([frame, pd.DataFrame(missing, index=frame.index)], axis=1)
         frames.append(frame)
     frame = pd.concat(frames, ignore_index=True, sort=False) if len(frames) > 1 else frames[0]
     # Columns one run lacks are empty: text columns become "", numeric ones stay NaN.
@@ -275,6 +285,12 @@ SERIES_NAME = "series.csv"
 SERIES_COLUMNS: Tuple[str, ...] = ("schema_version", "run_id", "family", "name", "process", "repetition", "t_s",
                                    "series", "value")
 SERIES_KEY = ["run_id", "name", "process", "repetition"]
+SERIES_ARM = "arm"   # an interleaved run's series.csv ends with it, as its results.csv rows carry one
+
+
+def _series_key(frame: pd.DataFrame) -> List[str]:
+    """What ties a point to its row: the arm too when the run interleaved."""
+    return SERIES_KEY + ([SERIES_ARM] if SERIES_ARM in frame else [])
 
 
 def series_path(run: Run) -> Optional[Path]:
@@ -296,7 +312,7 @@ def load_series_csv(path: Path) -> pd.DataFrame:
     if len(frame) != len(lines):
         raise BadInput(f"{show(path)}: pandas read {len(frame)} rows where the CSV has {len(lines)}; not a clean CSV")
     frame.columns = header
-    frame = frame[list(SERIES_COLUMNS)]
+    frame = frame[list(SERIES_COLUMNS) + ([SERIES_ARM] if SERIES_ARM in header else [])]
 
     def where(mask: pd.Series) -> str:
         return f"{show(path)}: line {lines[int(np.flatnonzero(mask.to_numpy())[0])]}"
@@ -312,14 +328,14 @@ def load_series_csv(path: Path) -> pd.DataFrame:
         empty = frame[column] == ""
         if empty.any():
             raise BadInput(f"{where(empty)}: empty {column}")
-    for column in ("process", "repetition", "t_s", "value"):
+    for column in ("process", "repetition", "t_s", "value") + ((SERIES_ARM,) if SERIES_ARM in frame else ()):
         values, bad = _parse_numeric(frame[column])
         bad |= ~np.isfinite(values)  # an empty cell, NaN or inf: every point is a finite number
         if bad.any():
             cell = frame.loc[bad, column].iloc[0]
             raise BadInput(f"{where(bad)}: column {column} must hold a finite number, found {quote(cell, 40)}")
         frame[column] = values
-    for column in ("process", "repetition"):
+    for column in ("process", "repetition") + ((SERIES_ARM,) if SERIES_ARM in frame else ()):
         bad = (frame[column] < 0) | (frame[column] != np.floor(frame[column]))
         if bad.any():
             raise BadInput(f"{where(bad)}: {column} must be a whole number >= 0, found {frame.loc[bad, column].iloc[0]:g}")
@@ -331,7 +347,7 @@ def load_series_csv(path: Path) -> pd.DataFrame:
     if bad.any():
         raise BadInput(f"{where(bad)}: {frame.loc[bad, 'series'].iloc[0]} is negative "
                        f"({frame.loc[bad, 'value'].iloc[0]:g}); a count, rate or usage cannot be")
-    repeated = frame.duplicated(SERIES_KEY + ["series", "t_s"], keep="first")
+    repeated = frame.duplicated(_series_key(frame) + ["series", "t_s"], keep="first")
     if repeated.any():
         r = frame[repeated].iloc[0]
         raise BadInput(f"{where(repeated)}: a second value of {quote(r['series'], 40)} at t_s={r['t_s']:g} for "
@@ -343,10 +359,11 @@ def load_series(results: Results) -> pd.DataFrame:
     """Every run's series.csv (validated), concatenated; the points that belong to no row of
     results.csv (a run cut between the two files) are dropped with a warning in
     results.warnings. No series.csv anywhere: an empty frame."""
-    frames = []
+    frames, read = [], set()
     for run in results.runs:
         path = series_path(run)
-        if path is not None:
+        if path is not None and path.resolve() not in read:  # a merged dataset's runs share one
+            read.add(path.resolve())
             frames.append(load_series_csv(path))
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=float if c in ("process", "repetition", "t_s", "value") else object)
@@ -358,11 +375,16 @@ def load_series(results: Results) -> pd.DataFrame:
         "name": rows["name"],
         "process": pd.to_numeric(rows["process"], errors="coerce").fillna(0.0) if "process" in rows else 0.0,
         "repetition": rows["repetition"].astype(float),
-    }).drop_duplicates()
-    matched = series.merge(keys.assign(_row=True), on=SERIES_KEY, how="left")["_row"].notna().to_numpy()
+    })
+    key = SERIES_KEY
+    if SERIES_ARM in series:
+        key = _series_key(series)
+        keys[SERIES_ARM] = pd.to_numeric(rows[SERIES_ARM], errors="coerce") if SERIES_ARM in rows else np.nan
+    keys = keys.drop_duplicates()
+    matched = series.merge(keys.assign(_row=True), on=key, how="left")["_row"].notna().to_numpy()
     if not matched.all():
         orphans = series[~matched]
-        reps = orphans.drop_duplicates(SERIES_KEY)
+        reps = orphans.drop_duplicates(key)
         results.warnings.append(
             f"{SERIES_NAME}: {len(orphans)} point{'s' if len(orphans) != 1 else ''} of {len(reps)} "
             f"repetition{'s' if len(reps) != 1 else ''} with no row in {RESULTS_NAME} (first: {clean(reps['name'].iloc[0])} "

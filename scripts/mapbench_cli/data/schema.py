@@ -33,6 +33,11 @@ BASE_COLUMNS: Tuple[str, ...] = (
     "pages_per_op", "counters_mode", "counter_run_fraction",
 )
 
+# Which machine a row ran on (written since the harness has --machine_class). Not required:
+# data/runs.py fills them for older runs from environment.json (run.hostname, kernel.release,
+# run.machine_class), or leaves them empty.
+IDENTITY_COLUMNS: Tuple[str, ...] = ("host", "kernel_release", "machine_class")
+
 STATUS_OK = "ok"
 STATUSES: Tuple[str, ...] = ("ok", "invalid", "unvalidated", "not_effective", "skipped", "error")
 
@@ -75,6 +80,9 @@ _KNOWN = {
     "ns_per_op_per_ceiling": ("time per operation x calibration read rate", "B", True),
     "arm": ("interleaved value (index)", "", True),
     "arm_position": ("position of the value in its round", "", True),
+    "host": ("host", "", False),
+    "kernel_release": ("kernel release", "", False),
+    "machine_class": ("machine class", "", False),
     "block_kib": ("block size", "KiB", True),
     "size_kib": ("size", "KiB", True),
     "file_mib": ("file size", "MiB", True),
@@ -135,6 +143,10 @@ METRICS = {
     "tlb_shootdowns_per_gib": ("TLB shootdowns per GiB served", ""),
     "cgroup_peak_mib": ("peak memory cgroup usage", "MiB"),
     "eviction_start_s": ("time until the cgroup first evicted pages", "s"),
+    # mapping_structures (map/unmap/split/merge_ns_per_op: the <phase>_ns_per_op shape)
+    "process_vmas": ("VMAs of the process (/proc/self/maps lines)", ""),
+    "ns_per_vma": ("read time per VMA listed", "ns"),
+    "page_table_kib_per_gib": ("page-table memory per GiB mapped (VmPTE)", "KiB"),
     # fault_signals
     "fault_ns_per_page": ("time per faulted page, its handling included", "ns"),
     "plain_fault_ns_per_page": ("time per page of the paired plain first-touch fault", "ns"),
@@ -173,6 +185,7 @@ _NOT_AN_OUTCOME = {
     "idle_touch_cpu_ratio", "idle_reported_kib",
     "steal_fraction", "cpu_wait_fraction", "calibration_cpu_ns", "calibration_memory_bytes_per_second", "arm",
     "arm_position",
+    "process_vmas",
 }
 # Outcomes whose names carry no direction.
 _DIRECTIONS = {"read_amplification": LOWER, "fraction_of_ceiling": HIGHER, "ns_per_op_per_ceiling": LOWER}

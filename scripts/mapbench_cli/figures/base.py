@@ -44,6 +44,9 @@ plt.rcParams.update({
 # Fixed colours: methods (and anything else keyed by a name) keep theirs across figures.
 _FIXED_COLOURS = {
     "read": "#1f77b4", "pread": "#ff7f0e", "mmap": "#2ca02c", "mmap_copy": "#d62728",
+    # The storage baselines (read_vs_mmap, crossover): O_DIRECT purple/magenta, io_uring teal.
+    "odirect_pread": "#7b3294", "io_uring_qd1": "#018571", "io_uring_qd32": "#5ab4ac",
+    "io_uring_odirect_qd1": "#c51b7d", "io_uring_odirect_qd32": "#de77ae",
     "seq": "#4c72b0", "random": "#dd8452",
 }
 _SPARE_COLOURS = ["#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",

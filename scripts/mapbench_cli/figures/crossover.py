@@ -38,12 +38,16 @@ import pandas as pd
 
 from mapbench_cli.figures import common as fc
 from mapbench_cli.text.words import count_range, file_part
-from mapbench_cli.stats.crossover import ADVICE_ORDER, CONFIDENCE, FAMILY, MAPPED, MIN_UNITS, MMAP, PATTERN_ORDER, PREAD, REFERENCE, THROUGHPUT, TOO_FEW
+from mapbench_cli.stats.crossover import ADVICE_ORDER, VARIANT_ORDER, CONFIDENCE, FAMILY, MAPPED, MIN_UNITS, MMAP, PATTERN_ORDER, PREAD, REFERENCE, THROUGHPUT, TOO_FEW
 from mapbench_cli.figures.crossover_analysis import Analysis, Cell, Group, HOW, _rank, analyse
-from mapbench_cli.text.crossover import HINT_SHORT, PATTERN_WORDS, bounds, times
+from mapbench_cli.text.crossover import HINT_SHORT, PATTERN_WORDS, bounds, name_of, short_of, times
 
 VARIANT_COLOURS = {("pread", "none"): "#e66101", ("mmap", "none"): "#2ca02c", ("mmap", "random"): "#5e3c99",
-                   ("mmap", "sequential"): "#0571b0"}
+                   ("mmap", "sequential"): "#0571b0",
+                   # the storage baselines: O_DIRECT magenta, io_uring teal (figures/base.py's method colours)
+                   ("odirect_pread", "none"): "#7b3294", ("io_uring_odirect_qd1", "none"): "#c51b7d",
+                   ("io_uring_odirect_qd32", "none"): "#de77ae", ("io_uring_qd1", "none"): "#018571",
+                   ("io_uring_qd32", "none"): "#5ab4ac"}
 CMAP = "PuOr"          # orange below 1 (pread faster), purple above (mmap faster)
 
 
@@ -110,8 +114,12 @@ def _common_notes(analysis: Analysis, ctx, extra: Sequence[str] = ()) -> List[st
 
 def _panels_order(cells: Sequence[Cell]):
     patterns = fc.ordered([c.pattern for c in cells], PATTERN_ORDER)
-    advices = fc.ordered([c.advice for c in cells], ADVICE_ORDER)
+    advices = fc.ordered([c.advice for c in cells], VARIANT_ORDER)
     return patterns, advices
+
+
+def _has_baselines(cells: Sequence[Cell]) -> bool:
+    return any(c.advice not in ADVICE_ORDER for c in cells)
 
 
 def _map_figure(analysis: Analysis, group: Group, cells: Sequence[Cell], ctx):
@@ -140,13 +148,14 @@ def _map_figure(analysis: Analysis, group: Group, cells: Sequence[Cell], ctx):
                     text += f"\nn<{MIN_UNITS}"
                 heat_cells[key] = draw.HeatCell(r.ratio, text, hatched=not clear)
             row.append(draw.Heat(
-                title=f"{PATTERN_WORDS.get(pattern, pattern)} reads · mmap {HINT_SHORT.get(advice, advice)} vs pread",
+                title=f"{PATTERN_WORDS.get(pattern, pattern)} reads · {short_of(advice)} vs pread",
                 xlabel=_axis_words(group), ylabel="reader threads",
                 columns=[_x_label(x, other_of[x]) for x in xs], rows=[f"{r:g}" for r in readers],
                 cells=heat_cells, cmap=CMAP, vmin=1 / bound, vmax=bound, log=True, boundary=1.0,
                 message="" if heat_cells else "not run"))
         if p_i == 0:
-            row.append(draw.Scale("mmap / pread throughput\n↑ mmap faster · pread faster ↓", CMAP, 1 / bound, bound,
+            who = "method" if _has_baselines(cells) else "mmap"
+            row.append(draw.Scale(f"{who} / pread throughput\n↑ {who} faster · pread faster ↓", CMAP, 1 / bound, bound,
                                   True, _scale_ticks(bound)))
         else:
             row.append(None)
@@ -157,7 +166,9 @@ def _map_figure(analysis: Analysis, group: Group, cells: Sequence[Cell], ctx):
     notes = _common_notes(analysis, ctx, [
         "each cell: mmap's steady-state throughput over pread's at that file/limit ratio and reader count "
         f"(bold), its {CONFIDENCE:.0%} interval below (where a cell is too narrow: in crossover-summary.md); "
-        "purple: mmap faster, orange: pread faster (log scale, centred on 1)"])
+        "purple: mmap faster, orange: pread faster (log scale, centred on 1)"]
+        + (["O_DIRECT and io_uring panels: that method's throughput over pread's, the same way; O_DIRECT reads every "
+            "block from the device at any limit (no cache in front of it)"] if _has_baselines(cells) else []))
     chart = draw.Chart(title=f"{FAMILY}: is mmap faster than pread? throughput ratio mmap / pread by file size "
                              f"over memory limit and readers ({group.label})",
                        panels=grid, legend=legend, notes=notes)
@@ -204,8 +215,10 @@ def _ratio_figure(analysis: Analysis, group: Group, cells: Sequence[Cell], ctx):
                 if points:
                     series.append(draw.Series(f"{r:g} reader{'s' if r != 1 else ''}", colours[r], points))
             row.append(draw.Lines(
-                title=f"{PATTERN_WORDS.get(pattern, pattern)} reads · mmap {HINT_SHORT.get(advice, advice)} vs pread",
-                xlabel=_range_words(group, cells), ylabel="mmap / pread throughput (×),\nabove 1: mmap faster",
+                title=f"{PATTERN_WORDS.get(pattern, pattern)} reads · {short_of(advice)} vs pread",
+                xlabel=_range_words(group, cells),
+                ylabel=("mmap / pread throughput (×),\nabove 1: mmap faster" if name_of(advice) == "mmap"
+                        else "throughput / pread's (×),\nabove 1: faster than pread"),
                 series=series, logx=True, logy=True, reference_y=1.0, xticks=[(x, f"{x:g}") for x in xs],
                 message="" if series else "not run"))
         grid.append(row)
@@ -221,7 +234,9 @@ def _ratio_figure(analysis: Analysis, group: Group, cells: Sequence[Cell], ctx):
 
 
 def _variant_label(method: str, advice: str) -> str:
-    return method if method != MAPPED else f"mmap {HINT_SHORT.get(advice, advice)}"
+    if method == MAPPED:
+        return f"mmap {HINT_SHORT.get(advice, advice)}"
+    return method if method == REFERENCE else short_of(method)
 
 
 def _variant_colour(method: str, advice: str) -> str:
@@ -271,7 +286,8 @@ def _time_figure(analysis: Analysis, group: Group, pattern: str, series: pd.Data
         return None
     divisor, unit = _throughput_unit([v for _, c in curves.values() for v in c["median"]])
     variants = sorted({(m, a) for _, c in curves.values() for m, a in zip(c["method"], c["advice"])},
-                      key=lambda v: (0 if v[0] == REFERENCE else 1, _rank(v[1], ADVICE_ORDER)))
+                      key=lambda v: (0 if v[0] == REFERENCE else 1 if v[0] == MAPPED else 2,
+                                     _rank(v[1] if v[0] == MAPPED else v[0], VARIANT_ORDER)))
     grid, evicted_marked, shaded = [], False, False
     other = "limit_mib" if group.fixed == "file_mib" else "file_mib"
     for x in over:

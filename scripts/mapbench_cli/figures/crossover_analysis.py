@@ -13,8 +13,8 @@ import pandas as pd
 from mapbench_cli.figures import common as fc
 from mapbench_cli.stats import summary as stats
 from mapbench_cli.text.words import file_part
-from mapbench_cli.stats.crossover import ADVICE_ORDER, CONFIDENCE, Crossover, FAMILY, MAPPED, METRIC, MMAP, NUMERIC, PARAMS, PATTERN_ORDER, PREAD, Point, REFERENCE, RESAMPLES, Ratio, THROUGHPUT, TOO_FEW, UNCLEAR, find_crossover, ratio_of
-from mapbench_cli.text.crossover import HINT_SHORT, HINT_WORDS, PATTERN_WORDS, bounds, describe, headlines, times
+from mapbench_cli.stats.crossover import ADVICE_ORDER, VARIANT_ORDER, variant_of, CONFIDENCE, Crossover, FAMILY, MAPPED, METRIC, MMAP, NUMERIC, PARAMS, PATTERN_ORDER, PREAD, Point, REFERENCE, RESAMPLES, Ratio, THROUGHPUT, TOO_FEW, UNCLEAR, find_crossover, ratio_of
+from mapbench_cli.text.crossover import HINT_SHORT, HINT_WORDS, PATTERN_WORDS, bounds, describe, headlines, name_of, short_of, subject_of, times
 
 
 # --- the analysis of a family's rows --------------------------------------------------------------
@@ -33,7 +33,7 @@ class Group:
 @dataclass
 class Cell:
     pattern: str
-    advice: str
+    advice: str              # the variant compared with pread: mmap's hint, or a baseline method
     readers: float
     x: float                 # file_to_limit
     other_mib: float         # the size that varies with x (limit for a fixed file)
@@ -146,7 +146,7 @@ def _cells(group: Group, metric: str, advices: Sequence[str]) -> List[Cell]:
         reference = part[part["method"] == REFERENCE]
         other_mib = float(part[other].iloc[0])
         for advice in advices:
-            mapped = part[(part["method"] == MAPPED) & (part["advice"] == advice)]
+            mapped = part[(part["method"] != REFERENCE) & (part["variant"] == advice)]
             if mapped.empty and reference.empty:
                 continue
             if mapped.empty or reference.empty:
@@ -178,7 +178,8 @@ def analyse(rows: pd.DataFrame, ctx) -> Analysis:
         ok = ok.assign(advice=ok["advice"].astype(str).str.strip().replace("", "none") if "advice" in ok else "none")
     usable_mask = fc.has(ok, PARAMS + ["method", metric]) if not ok.empty else pd.Series(dtype=bool)
     if not ok.empty:
-        usable_mask &= ok["method"].isin([REFERENCE, MAPPED])
+        usable_mask &= ok["method"].astype(str).str.strip() != ""
+        ok = ok.assign(variant=[variant_of(str(m), str(a)) for m, a in zip(ok["method"], ok["advice"])])
     used = ok[usable_mask] if not ok.empty else ok
     unusable = ok[~usable_mask] if not ok.empty else ok
     # Rows not ok are all left out here, not_effective ones too (a cgroup that did not evict
@@ -194,7 +195,7 @@ def analyse(rows: pd.DataFrame, ctx) -> Analysis:
                               f"{metric} or a parameter of the map")
     excluded_count = fc.counted(not_ok)
     groups = _group_rows(used) if not used.empty else []
-    advices = fc.ordered(used.loc[used["method"] == MAPPED, "advice"], ADVICE_ORDER) if not used.empty else []
+    advices = fc.ordered(used.loc[used["method"] != REFERENCE, "variant"], VARIANT_ORDER) if not used.empty else []
     cells: Dict[Tuple, List[Cell]] = {}
     findings: List[Finding] = []
     for group in groups:
@@ -203,14 +204,13 @@ def analyse(rows: pd.DataFrame, ctx) -> Analysis:
         keyed: Dict[Tuple, List[Point]] = {}
         for c in computed:
             keyed.setdefault((c.pattern, c.advice, c.readers), []).append(Point(c.x, c.ratio))
-        order = sorted(keyed, key=lambda k: (_rank(k[0], PATTERN_ORDER), k[2], _rank(k[1], ADVICE_ORDER)))
+        order = sorted(keyed, key=lambda k: (_rank(k[0], PATTERN_ORDER), k[2], _rank(k[1], VARIANT_ORDER)))
         for pattern, advice, readers in order:
             crossover = find_crossover(keyed[(pattern, advice, readers)])
-            subject = f"mmap {HINT_WORDS.get(advice, 'with ' + advice)}"
             reads = f"{PATTERN_WORDS.get(pattern, pattern)} {fc.kib_label(group.block_kib)} reads"
             who = f"with {readers:g} reader{'s' if readers != 1 else ''}"
             findings.append(Finding(group, pattern, advice, readers, crossover,
-                                    describe(crossover, subject, reads, who)))
+                                    describe(crossover, subject_of(advice), reads, who, name_of(advice))))
     return Analysis(metric, groups, cells, findings, used, excluded_notes, excluded_count, fr.flagged,
                     fr.left_out, notes)
 
@@ -229,7 +229,8 @@ HOW = ("ratio: median mmap / median pread of the steady-state throughput (steady
 
 def summary_lines(analysis: Analysis) -> List[str]:
     """The summary as plain lines (what `plot` prints)."""
-    lines = [f"{FAMILY}: is mmap faster than pread? ({analysis.metric}, mmap/pread, {CONFIDENCE:.0%} CI)"]
+    lines = [f"{FAMILY}: is mmap faster than pread? ({analysis.metric}, mmap/pread"
+             f"{' and baseline/pread' if _baselines(analysis) else ''}, {CONFIDENCE:.0%} CI)"]
     for group in analysis.groups:
         lines.append(f"  {group.label}:")
         lines += [f"  - {text}" for text in headlines([f for f in analysis.findings if f.group is group])]
@@ -250,7 +251,7 @@ def _missing(cells: Sequence[Cell]) -> str:
     for c in cells:
         if c.ratio is None:
             out.setdefault(c.missing, []).append(
-                f"{PATTERN_WORDS.get(c.pattern, c.pattern)} {HINT_SHORT.get(c.advice, c.advice)} "
+                f"{PATTERN_WORDS.get(c.pattern, c.pattern)} {short_of(c.advice)} "
                 f"x{c.x:g} r{c.readers:g}")
     return "; ".join(f"{why}: {', '.join(what[:6])}{' …' if len(what) > 6 else ''}" for why, what in out.items())
 
@@ -283,22 +284,32 @@ def summary_markdown(analysis: Analysis, run_note: str = "") -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def _baselines(analysis: Analysis) -> bool:
+    """Whether the storage baselines (O_DIRECT, io_uring) are among the cells."""
+    return any(c.advice not in ADVICE_ORDER for cells in analysis.cells.values() for c in cells)
+
+
 def _table(cells: Sequence[Cell], group: Group) -> List[str]:
     other = "limit" if group.fixed == "file_mib" else "file"
-    rows = ["| pattern | readers | file/limit | " + other + " | mmap hint | mmap/pread | "
-            + f"{CONFIDENCE:.0%} CI | n (pread, mmap) | leads |",
+    baselines = any(c.advice not in ADVICE_ORDER for c in cells)
+    vs, ratio, n = (("vs pread", "ratio to pread", "n (pread, other)") if baselines
+                    else ("mmap hint", "mmap/pread", "n (pread, mmap)"))
+    rows = [f"| pattern | readers | file/limit | {other} | {vs} | {ratio} | "
+            + f"{CONFIDENCE:.0%} CI | {n} | leads |",
             "| --- | ---: | ---: | ---: | --- | ---: | --- | --- | --- |"]
-    for c in sorted(cells, key=lambda c: (_rank(c.pattern, PATTERN_ORDER), c.readers, _rank(c.advice, ADVICE_ORDER),
+    for c in sorted(cells, key=lambda c: (_rank(c.pattern, PATTERN_ORDER), c.readers, _rank(c.advice, VARIANT_ORDER),
                                           c.x)):
         if c.ratio is None:
             cells_ = ["–", "", "", c.missing]
         else:
             r = c.ratio
-            lead = {MMAP: "mmap", PREAD: "pread", UNCLEAR: "no clear winner", TOO_FEW: "too few samples"}[r.verdict]
+            lead = {MMAP: name_of(c.advice), PREAD: "pread", UNCLEAR: "no clear winner",
+                    TOO_FEW: "too few samples"}[r.verdict]
             cells_ = [times(r.ratio), f"{bounds(r)}",
                       f"{r.n_pread}, {r.n_mmap} {'processes' if r.unit == stats.PROCESS else 'repetitions'}", lead]
         rows.append(f"| {PATTERN_WORDS.get(c.pattern, c.pattern)} | {c.readers:g} | {c.x:g} | "
-                    f"{fc.mib_label(c.other_mib)} | {HINT_SHORT.get(c.advice, c.advice)} | " + " | ".join(cells_) + " |")
+                    f"{fc.mib_label(c.other_mib)} | {short_of(c.advice) if baselines else HINT_SHORT.get(c.advice, c.advice)} | "
+                    + " | ".join(cells_) + " |")
     return rows
 
 

@@ -24,6 +24,7 @@ from mapbench_cli.figures.crossover import crossover_figures
 from mapbench_cli.figures.crossover_analysis import crossover_summary
 from mapbench_cli.figures.fault_signals import fault_signals_figures
 from mapbench_cli.figures.lifecycle_ipc import lifecycle_ipc_figures
+from mapbench_cli.figures.mapping_structures import mapping_structures_figures
 from mapbench_cli.figures.msync import msync_figures
 from mapbench_cli.figures.page_size import page_size_figures
 from mapbench_cli.figures.populate import populate_figures
@@ -37,7 +38,7 @@ GENERIC_CASES_PER_FIGURE = 40
 THROUGHPUT = "bytes_per_second"
 TIME = "ns_per_op"
 
-METHOD_ORDER = ("read", "pread", "mmap", "mmap_copy")
+METHOD_ORDER = ("read", "pread", "mmap", "mmap_copy", "odirect_pread", "io_uring_qd1")
 MAPPING_ORDER = ("none", "", "per_pass", "kept")
 ADVICE_ORDER = ("none", "", "sequential", "random", "willneed")
 PATTERN_ORDER = ("seq", "random")
@@ -123,6 +124,11 @@ def read_vs_mmap_figures(rows: pd.DataFrame, ctx: Context) -> Tuple[FigureList, 
         if not main.empty:
             notes = ["mmap: map, read and unmap inside every timed pass; (kept): mapped once before timing; "
                      "mmap_copy: copies each block into a buffer like read()"]
+            baselines = {"odirect_pread", "io_uring_qd1"} & set(main["method"])
+            if baselines:
+                notes.append("odirect_pread: pread with O_DIRECT into an aligned buffer, every block from the device "
+                             "(cold only: the cache plays no part); io_uring_qd1: buffered reads through io_uring, "
+                             "one in flight")
             if not ref.empty:
                 notes.append(f"ceiling: family ceiling (memory_read of a faulted anonymous buffer, same pattern and "
                              f"block, {schema.format_mib(file_mib)}); grey band: its CI")
@@ -279,6 +285,7 @@ SPECIFIC: Dict[str, Callable[[pd.DataFrame, Context], Tuple[FigureList, pd.Index
     "scaling": scaling_figures,
     "lifecycle_ipc": lifecycle_ipc_figures,
     "crossover": crossover_figures,
+    "mapping_structures": mapping_structures_figures,
     "fault_signals": fault_signals_figures,
 }
 
@@ -327,25 +334,17 @@ def default_out_dir(paths: Sequence[str]) -> Path:
     return folder / "plots"
 
 
-def plot_command(paths: Sequence[str], out_dir: Optional[str], say=print, warn=None) -> int:
-    results = load_runs(paths, series=True)
-    frame, ok = results.frame, results.ok
-    if ok.empty:
-        raise BadInput(f"nothing to plot: no row has status ok; {describe_not_plotted(results.not_plotted())}")
-    out = Path(out_dir) if out_dir else default_out_dir(paths)
-    if out.exists() and not out.is_dir():
-        raise BadInput(f"{show(out)}: exists and is not a folder; give --out a folder")
+def _make_folder(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise BadInput(f"{show(out)}: cannot create the output folder: {e.strerror or e}") from None
-    for w in results.warnings:  # only once the input is usable: a refusal stays one line
-        if warn:
-            warn(w)
-    if len(results.runs) > 1:
-        say(f"{len(results.runs)} runs concatenated: repetitions of the same case are pooled")
 
-    from mapbench_cli.figures import base as figures  # late: matplotlib is only needed once the input is good
+
+def _plot_families(results: Results, out: Path, figures, say) -> None:
+    """Every family's figures and summary of `results`, into `out`."""
+    frame, ok = results.frame, results.ok
+    _make_folder(out)
     ctx = Context(ok=ok, run_note=_run_note(results), figures=figures, frame=frame, series=results.series)
     for family in ordered(frame["family"]):
         rows = ok[ok["family"] == family]
@@ -374,4 +373,28 @@ def plot_command(paths: Sequence[str], out_dir: Optional[str], say=print, warn=N
         line = (f"{clean(family)}: {cases} case{'s' if cases != 1 else ''} from {len(rows)} ok rows "
                 f"({_repetitions_text(rows)}), {len(made)} figure{'s' if len(made) != 1 else ''}")
         say(line + (f"; {skipped}" if skipped else ""))
+
+
+def plot_command(paths: Sequence[str], out_dir: Optional[str], say=print, warn=None) -> int:
+    results = load_runs(paths, series=True)
+    if results.ok.empty:
+        raise BadInput(f"nothing to plot: no row has status ok; {describe_not_plotted(results.not_plotted())}")
+    out = Path(out_dir) if out_dir else default_out_dir(paths)
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"{show(out)}: exists and is not a folder; give --out a folder")
+    _make_folder(out)
+    for w in results.warnings:  # only once the input is usable: a refusal stays one line
+        if warn:
+            warn(w)
+    if len(results.runs) > 1:
+        say(f"{len(results.runs)} runs concatenated: repetitions of the same case are pooled")
+
+    from mapbench_cli.data.arms import by_arm
+    from mapbench_cli.figures import base as figures  # late: matplotlib is only needed once the input is good
+    parts = by_arm(results)
+    if len(parts) > 1:
+        say(f"interleaved run: one set of figures per value, in {show(out)}/<arm>/ "
+            "(`compare RUN` tests the arms in pairs)")
+    for label, part in parts:
+        _plot_families(part, out / file_part(label) if label else out, figures, say)
     return 0

@@ -22,6 +22,15 @@ PARAMS = ["pattern", "block_kib", "file_mib", "limit_mib", "file_to_limit", "rea
 NUMERIC = ["block_kib", "file_mib", "limit_mib", "file_to_limit", "readers", METRIC, THROUGHPUT,
            "eviction_start_s", "process", "repetition"]
 ADVICE_ORDER = ("none", "random", "sequential")
+# The storage baselines compared with pread beside mmap (benchmarks/crossover.cc); a cell's
+# "variant" is mmap's hint for mmap rows and the method's name for these.
+BASELINE_ORDER = ("odirect_pread", "io_uring_odirect_qd1", "io_uring_odirect_qd32", "io_uring_qd1", "io_uring_qd32")
+VARIANT_ORDER = ADVICE_ORDER + BASELINE_ORDER
+
+
+def variant_of(method: str, advice: str) -> str:
+    """What a row is compared with pread as: mmap's hint ('none', 'random', ...) or the method."""
+    return advice if method == MAPPED else method
 PATTERN_ORDER = ("random", "seq")
 CONFIDENCE = 0.95
 RESAMPLES = 4000

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Collection, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -68,6 +68,11 @@ def load_side(paths: Sequence[str], label: str, max_steal: Optional[float] = Non
         results = load_runs(paths)
     except BadInput as e:
         raise BadInput(f"{label}: {e}") from None
+    return side_of(results, paths, label, max_steal)
+
+
+def side_of(results: Results, paths: Sequence[str], label: str, max_steal: Optional[float] = None) -> Side:
+    """A side from loaded results: the usable rows with derived columns, steal left out."""
     ok = _derived(results.ok)
     dropped = 0
     if max_steal is not None and STEAL in ok:
@@ -75,6 +80,15 @@ def load_side(paths: Sequence[str], label: str, max_steal: Optional[float] = Non
         dropped = int(stolen.sum())
         ok = ok[~stolen]
     return Side(label, [str(p) for p in paths], results, ok, dropped)
+
+
+def families_of(side: Side, families: Collection[str], max_steal: Optional[float] = None,
+                keep_warnings: bool = True) -> Side:
+    """The side's rows of these families only (compare by headline: one group of families at a time)."""
+    frame = side.results.frame
+    part = Results(frame[frame["family"].astype(str).isin(families)], side.results.runs,
+                   list(side.results.warnings) if keep_warnings else [])
+    return side_of(part, side.paths, side.label, max_steal)
 
 
 def _unit_stem(column: str) -> Optional[Tuple[str, str]]:
@@ -232,6 +246,10 @@ def run(base_paths: Sequence[str], current_paths: Sequence[str], metric: str = T
     base = load_side(base_paths, "BASE", options.max_steal)
     current = load_side(current_paths, "CURRENT", options.max_steal)
     refuse_interleaved((base, current))
+    return compare_sides(base, current, metric, options)
+
+
+def compare_sides(base: Side, current: Side, metric: str, options: Options) -> Outcome:
     direction = check_metric(metric, (base, current))
     check_counter_scope(metric, (base, current))
     b, c = compare.blocks_by_case(base.ok, metric), compare.blocks_by_case(current.ok, metric)
@@ -305,6 +323,11 @@ def run(base_paths: Sequence[str], current_paths: Sequence[str], metric: str = T
             outcome.env_notes.append(f"{side.label}'s runs differ among themselves in "
                                      f"{', '.join(watched_own[:6])}{' …' if len(watched_own) > 6 else ''}")
     outcome.env_changes = environment.watched_changes(base.envs, current.envs)
+    machines = environment.machine_differences(*(
+        {c: side.results.frame[c].astype(str).str.strip().tolist() for c in schema.IDENTITY_COLUMNS
+         if c in side.results.frame} for side in (base, current)))
+    if machines:
+        outcome.env_notes.insert(0, machines)
     outcome.notes += steal_notes((base, current), options.max_steal)
     metrics = [m for m in work.work_metrics(base.ok.columns) if m in current.ok and m != metric]
     outcome.work_changes = work.changes(base.ok, current.ok, metrics, options.work_tolerance, keep)

@@ -5,7 +5,7 @@ stats/outcome.py gives for two runs. No printing, no drawing (text/paired_compar
 
 from __future__ import annotations
 
-from typing import List, Sequence
+from typing import Collection, List, Optional, Sequence
 
 import pandas as pd
 
@@ -47,9 +47,13 @@ def _companions(outcome: Outcome, ok: pd.DataFrame, arm: int, metric: str, optio
             outcome.companions.append(c)
 
 
-def run(path: str, metric: str = two_runs.TIME, options: Options = Options()) -> List[Outcome]:
-    """One Outcome per arm j >= 1, against arm 0."""
+def run(path: str, metric: str = two_runs.TIME, options: Options = Options(),
+        families: Optional[Collection[str]] = None, keep_warnings: bool = True) -> List[Outcome]:
+    """One Outcome per arm j >= 1, against arm 0; over the rows of `families` only when given
+    (and without the run's loading warnings unless `keep_warnings`)."""
     whole = two_runs.load_side([path], "RUN", options.max_steal)   # a slot that loses an arm gives no pair
+    if families is not None:
+        whole = two_runs.families_of(whole, families, options.max_steal, keep_warnings)
     direction = two_runs.check_metric(metric, [whole])
     two_runs.check_counter_scope(metric, [whole])
     arms = paired.arms(whole.results.frame)

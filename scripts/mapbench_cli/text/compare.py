@@ -330,7 +330,3 @@ def csv_frame(outcome: Outcome) -> pd.DataFrame:
     for column in ("case", "name", "note") + tuple(c for c in table.columns if c.endswith("verdict")):
         table[column] = table[column].map(_csv_safe)
     return table
-
-
-def write_csv(outcome: Outcome, path: Path) -> None:
-    csv_frame(outcome).to_csv(path, index=False, float_format="%.10g")

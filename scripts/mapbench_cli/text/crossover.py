@@ -13,6 +13,30 @@ from mapbench_cli.stats.crossover import CONFIDENCE, Crossover, MIN_UNITS, MMAP,
 PATTERN_WORDS = {"random": "random", "seq": "sequential"}
 HINT_WORDS = {"none": "without a hint", "random": "with MADV_RANDOM", "sequential": "with MADV_SEQUENTIAL"}
 HINT_SHORT = {"none": "no hint", "random": "MADV_RANDOM", "sequential": "MADV_SEQUENTIAL"}
+# The storage baselines (stats.crossover.BASELINE_ORDER): in a sentence, and short.
+METHOD_WORDS = {"odirect_pread": "pread with O_DIRECT", "io_uring_odirect_qd1": "io_uring with O_DIRECT at depth 1",
+                "io_uring_odirect_qd32": "io_uring with O_DIRECT at depth 32",
+                "io_uring_qd1": "buffered io_uring at depth 1", "io_uring_qd32": "buffered io_uring at depth 32"}
+METHOD_SHORT = {"odirect_pread": "O_DIRECT pread", "io_uring_odirect_qd1": "io_uring O_DIRECT QD1",
+                "io_uring_odirect_qd32": "io_uring O_DIRECT QD32", "io_uring_qd1": "io_uring QD1",
+                "io_uring_qd32": "io_uring QD32"}
+
+
+def subject_of(variant: str) -> str:
+    """What a cell compares with pread, in a sentence: 'mmap with MADV_RANDOM', 'pread with O_DIRECT'."""
+    if variant in HINT_WORDS:
+        return f"mmap {HINT_WORDS[variant]}"
+    return METHOD_WORDS.get(variant, variant)
+
+
+def name_of(variant: str) -> str:
+    """Its short name, as a leader and in titles: 'mmap', 'O_DIRECT pread', 'io_uring O_DIRECT QD32'."""
+    return "mmap" if variant in HINT_WORDS else METHOD_SHORT.get(variant, variant)
+
+
+def short_of(variant: str) -> str:
+    """Its short name with mmap's hint: 'mmap no hint', 'mmap MADV_RANDOM', 'io_uring QD1'."""
+    return f"mmap {HINT_SHORT[variant]}" if variant in HINT_SHORT else name_of(variant)
 
 
 # --- words --------------------------------------------------------------------------------------
@@ -49,18 +73,20 @@ def _count_words(values: Sequence[float], noun: str) -> str:
     return f"with {listed} {noun}{'s' if len(shown) > 1 or values[0] != 1 else ''}"
 
 
-def describe(crossover: Crossover, subject: str, reads: str, readers: str) -> str:
-    """One sentence: where mmap (`subject`, e.g. 'mmap with MADV_RANDOM') and pread lead."""
-    return _sentence([crossover], subject, reads, readers)
+def describe(crossover: Crossover, subject: str, reads: str, readers: str, name: str = "mmap") -> str:
+    """One sentence: where mmap (`subject`, e.g. 'mmap with MADV_RANDOM'; `name` as the
+    leader, e.g. 'mmap' or 'O_DIRECT pread') and pread lead."""
+    return _sentence([crossover], subject, reads, readers, name)
 
 
-def describe_many(crossovers: Sequence[Crossover], readers: Sequence[float], subject: str, reads: str) -> str:
+def describe_many(crossovers: Sequence[Crossover], readers: Sequence[float], subject: str, reads: str,
+                  name: str = "mmap") -> str:
     """One sentence for several reader counts whose crossovers have the same shape (the same
     leader at the same ratios): each ratio shown as its range over the reader counts."""
-    return _sentence(crossovers, subject, reads, _count_words(readers, "reader"))
+    return _sentence(crossovers, subject, reads, _count_words(readers, "reader"), name)
 
 
-def _sentence(crossovers: Sequence[Crossover], subject: str, reads: str, who: str) -> str:
+def _sentence(crossovers: Sequence[Crossover], subject: str, reads: str, who: str, name: str = "mmap") -> str:
     runs, kind = crossovers[0].runs, crossovers[0].kind
     single = len(crossovers) == 1
 
@@ -87,10 +113,10 @@ def _sentence(crossovers: Sequence[Crossover], subject: str, reads: str, who: st
     if kind == "pread_always":
         best = max(points, key=lambda p: p.ratio.ratio)
         return (f"pread beats {subject} for {reads} {who} at every file/limit ratio measured ({span}); "
-                f"mmap comes closest at {best.x:g} ({at(best.x)}){clear}.")
+                f"{name} comes closest at {best.x:g} ({at(best.x)}){clear}.")
     (first_state, first), (last_state, last) = runs[0], runs[-1]
     if kind in ("crossover", "reverse") and first_state != UNCLEAR and last_state != UNCLEAR:
-        other = "pread" if first_state == MMAP else "mmap"
+        other = "pread" if first_state == MMAP else name
         head = f"{subject} beats pread" if first_state == MMAP else f"pread beats {subject}"
         text = f"{head} for {reads} up to a file/limit ratio of {first[-1].x:g} {who} ({at(first[-1].x)}); "
         middle = [p for _, ps in runs[1:-1] for p in ps]
@@ -101,7 +127,7 @@ def _sentence(crossovers: Sequence[Crossover], subject: str, reads: str, who: st
         return text + clear + "."
     parts = []
     for i, (state, ps) in enumerate(runs):
-        lead = {MMAP: "mmap leads", PREAD: "pread leads", UNCLEAR: "no clear winner"}[state]
+        lead = {MMAP: f"{name} leads", PREAD: "pread leads", UNCLEAR: "no clear winner"}[state]
         where = (f"up to a file/limit ratio of {ps[-1].x:g}" if i == 0 else
                  f"from {ps[0].x:g} on" if i == len(runs) - 1 else f"at {_xs(ps)}")
         shown = ps[-1] if i == 0 else ps[0]
@@ -120,7 +146,7 @@ def headlines(findings: Sequence) -> List[str]:
         keyed.setdefault((f.group.key, f.pattern, f.advice, _shape(f.crossover)), []).append(f)
     for (_, pattern, advice, _), same in keyed.items():
         first = same[0]
-        subject = f"mmap {HINT_WORDS.get(advice, 'with ' + advice)}"
         reads = f"{PATTERN_WORDS.get(pattern, pattern)} {schema.format_kib(float(first.group.block_kib))} reads"
-        out.append(describe_many([f.crossover for f in same], [f.readers for f in same], subject, reads))
+        out.append(describe_many([f.crossover for f in same], [f.readers for f in same], subject_of(advice), reads,
+                                 name_of(advice)))
     return out

@@ -53,5 +53,53 @@ TEST(Maps, SeesOwnMprotect) {
   EXPECT_TRUE(VmasInRange(ReadOwnMaps(SystemFiles()), begin, begin + size).empty());
 }
 
+TEST(Maps, CountsVmasByLine) {
+  EXPECT_EQ(CountVmas(""), 0u);
+  EXPECT_EQ(CountVmas("a-b rw-p 0 0 0\n"), 1u);
+  EXPECT_EQ(CountVmas("a-b rw-p 0 0 0\nc-d r--p 0 0 0"), 2u);  // last line without newline
+  EXPECT_EQ(CountVmas("a-b rw-p 0 0 0\n\n\nc-d r--p 0 0 0\n"), 2u);
+}
+
+TEST(Maps, CountsThisProcessesVmas) {
+  SystemFiles system;
+  const size_t before = CountVmas(system.Read("/proc/self/maps").value_or(""));
+  ASSERT_GT(before, 0u);
+  const size_t page = PageSize();
+  // Three pages: ---p r--p ---p are three VMAs that cannot merge.
+  void* raw = mmap(nullptr, 3 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(raw, MAP_FAILED);
+  ASSERT_EQ(mprotect(static_cast<char*>(raw) + page, page, PROT_READ), 0);
+  const size_t after = CountVmas(system.Read("/proc/self/maps").value_or(""));
+  munmap(raw, 3 * page);
+  EXPECT_GE(after, before + 1);  // + 3, less where an edge merged with a PROT_NONE neighbour
+  EXPECT_LE(after, before + 3);
+  const std::string text = system.Read("/proc/self/maps").value_or("");
+  EXPECT_EQ(CountVmas(text), ParseMaps(text).size());  // every line of the real file parses
+}
+
+TEST(PageTables, ReadsVmPteInBytes) {
+  const char status[] = "Name:\tmapbench\nVmRSS:\t    1024 kB\nVmPTE:\t     132 kB\nThreads:\t1\n";
+  EXPECT_EQ(PageTableBytes(status), std::optional<uint64_t>(132 * 1024));
+  EXPECT_EQ(PageTableBytes("Name:\tx\nVmRSS:\t1 kB\n"), std::nullopt);
+  EXPECT_EQ(PageTableBytes(""), std::nullopt);
+}
+
+TEST(PageTables, GrowWhenThisProcessTouchesMemory) {
+  SystemFiles system;
+  const size_t bytes = 64 << 20, page = PageSize();
+  auto before = ReadOwnPageTableBytes(system);
+  ASSERT_TRUE(before.has_value());
+  char* region = static_cast<char*>(
+      mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(region, MAP_FAILED);
+  madvise(region, bytes, MADV_NOHUGEPAGE);
+  for (size_t o = 0; o < bytes; o += page) region[o] = 1;
+  auto after = ReadOwnPageTableBytes(system);
+  munmap(region, bytes);
+  ASSERT_TRUE(after.has_value());
+  // One PTE table of one page maps page * (page / 8) bytes: at least this many were added.
+  EXPECT_GE(*after - *before, (bytes / (page * (page / 8)) - 2) * page);
+}
+
 }  // namespace
 }  // namespace mapbench

@@ -104,6 +104,26 @@ TEST(RowCells, SkipsAndErrorsKeepTheirReason) {
   EXPECT_EQ(RowCells(failed, context)["status"], "error");
 }
 
+// Every row, a failed one too, says which machine it ran on: runs of several hosts merge.
+TEST(RowCells, EveryRowCarriesTheMachineIdentity) {
+  auto cases = Cases();
+  RowContext context{.run_id = "r", .counters_mode = "none", .cases = &cases, .host = "node7",
+                     .kernel_release = "6.18.0-1-amd64", .machine_class = "zen4"};
+  BenchRun failed = OkRun();
+  failed.error_occurred = true;
+  failed.error_message = "crashed";
+  for (const BenchRun& run : {OkRun(), failed}) {
+    auto cells = RowCells(run, context);
+    EXPECT_EQ(cells["host"], "node7");
+    EXPECT_EQ(cells["kernel_release"], "6.18.0-1-amd64");
+    EXPECT_EQ(cells["machine_class"], "zen4");
+  }
+  const std::vector<std::string>& base = BaseColumns();
+  ASSERT_GE(base.size(), 3u);
+  EXPECT_EQ(std::vector<std::string>(base.end() - 3, base.end()),
+            (std::vector<std::string>{"host", "kernel_release", "machine_class"}));
+}
+
 // Kernel counting refused: the row says so, and names the user-mode-only counters.
 TEST(RowCells, SayWhichCountersLostKernelMode) {
   auto cases = Cases();

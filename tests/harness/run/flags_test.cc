@@ -27,6 +27,18 @@ TEST(Flags, ParsesBothSpellingsAndPassesBenchmarkFlagsThrough) {
             (std::vector<std::string>{"mapbench", "--benchmark_repetitions=3"}));
 }
 
+TEST(Flags, MachineClassIsALabelForEveryRow) {
+  std::string error;
+  auto flags = Parse({}, &error);
+  ASSERT_TRUE(flags) << error;
+  EXPECT_EQ(flags->config.machine_class, "");  // default: no label
+  flags = Parse({"--machine_class", "epyc-zen4 VM"}, &error);
+  ASSERT_TRUE(flags) << error;
+  EXPECT_EQ(flags->config.machine_class, "epyc-zen4 VM");
+  flags = Parse({"--machine_class=" + std::string(64, 'x')}, &error);
+  ASSERT_TRUE(flags) << error;
+}
+
 TEST(Flags, BadInputGetsOneClearLine) {
   struct BadCase {
     std::vector<std::string> args;
@@ -38,6 +50,10 @@ TEST(Flags, BadInputGetsOneClearLine) {
       {{"--suite="}, "non-empty"},
       {{"--filter=("}, "not a valid regular expression"},
       {{"--nonsense"}, "unknown flag '--nonsense'"},
+      {{"--machine_class=a,b"}, "no comma"},
+      {{"--machine_class", "tab\there"}, "printable characters only"},
+      {{"--machine_class", "line\nbreak"}, "printable characters only"},
+      {{"--machine_class", std::string(65, 'x')}, "at most 64 characters"},
       {{"stray"}, "unexpected argument 'stray'"},
       {{"--list=yes"}, "takes no value"},
       {{"--out_dir", "--list"}, "needs a value"},
@@ -97,6 +113,21 @@ TEST(Flags, SuiteDefaultsYieldToTheUser) {
   auto with_user = SuiteBenchmarkDefaults(Suite::kQuick, {"mapbench", "--benchmark_repetitions=9"});
   ASSERT_EQ(with_user.size(), 1u);
   EXPECT_EQ(with_user[0].rfind("--benchmark_min_time", 0), 0u);
+}
+
+TEST(Flags, GoogleBenchmarkJsonIsKeptUnlessTheUserChoseAnOutput) {
+  BenchmarkOut kept = BenchmarkOutFor("results/r1", {"mapbench"});
+  EXPECT_EQ(kept.path, "results/r1/benchmark.json");
+  EXPECT_EQ(kept.case_path, "results/r1/.benchmark-case.json");
+  EXPECT_EQ(kept.flags, (std::vector<std::string>{"--benchmark_out=results/r1/.benchmark-case.json",
+                                                  "--benchmark_out_format=json"}));
+  BenchmarkOut theirs = BenchmarkOutFor("results/r1", {"mapbench", "--benchmark_out=gb.json"});
+  EXPECT_EQ(theirs.path, "gb.json");
+  EXPECT_EQ(theirs.case_path, "gb.json");
+  EXPECT_TRUE(theirs.flags.empty());
+  BenchmarkOut csv = BenchmarkOutFor("results/r1", {"mapbench", "--benchmark_out_format=csv"});
+  EXPECT_TRUE(csv.case_path.empty());
+  EXPECT_TRUE(csv.flags.empty());
 }
 
 TEST(Flags, HelpNamesEveryFlag) {

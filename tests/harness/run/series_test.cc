@@ -45,6 +45,24 @@ TEST(ReportSeries, WritesTheHeaderOnceAndNumbersRepetitions) {
   rmdir(dir);
 }
 
+TEST(ReportSeries, AnInterleavedRunsPointsSayTheirArm) {
+  char dir[] = "/tmp/mapbench-series-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/series.csv";
+  // The two arms of one case and process slot: same name, process and repetition.
+  for (int arm : {1, 0}) {
+    BeginCaseSeries(path, "run", "fam", "fam/x:1", 2, arm);
+    NextSeriesRepetition();
+    EXPECT_EQ(ReportSeries({{0.1, "s", 10.0 + arm}}), "");
+  }
+  EXPECT_EQ(ReadAll(path),
+            "schema_version,run_id,family,name,process,repetition,t_s,series,value,arm\n"
+            "1,run,fam,fam/x:1,2,0,0.1,s,11,1\n"
+            "1,run,fam,fam/x:1,2,0,0.1,s,10,0\n");
+  unlink(path.c_str());
+  rmdir(dir);
+}
+
 TEST(ReportSeries, SaysWhyItCouldNotWrite) {
   BeginCaseSeries("/nonexistent-dir/series.csv", "run", "fam", "fam/x:1", 0);
   NextSeriesRepetition();
