@@ -679,7 +679,9 @@ MAPBENCH_FAMILY(Family{
     "against a plain fault",
     {"fault_ns_per_page", "plain_fault_ns_per_page", "user_faults_per_page",
      "rusage_minor_faults_per_page", "same_cpu_faults_per_page"},
-    Cases});
+    Cases,
+    // The cost of one fault; ns_per_op is a pass over size_kib of them.
+    "fault_ns_per_page"});
 
 }  // namespace
 }  // namespace mapbench
