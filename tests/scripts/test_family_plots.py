@@ -15,6 +15,7 @@ import pytest
 from conftest import FIXTURES, run_launcher
 from mapbench_cli.figures import common as fc
 from mapbench_cli.figures import db_commit as family_db_commit
+from mapbench_cli.figures import fault_signals as family_fault_signals
 from mapbench_cli.figures import lifecycle_ipc as family_lifecycle_ipc
 from mapbench_cli.figures import mapping_structures as family_mapping_structures
 from mapbench_cli.figures import msync as family_msync
@@ -38,6 +39,7 @@ STEMS = {
     "lifecycle_ipc": ["lifecycle_ipc-lifecycle", "lifecycle_ipc-ipc"],
     "mapping_structures": ["mapping_structures-vmas", "mapping_structures-page_tables"],
     "db_commit": ["db_commit"],
+    "fault_signals": ["fault_signals"],
 }
 FUNCTIONS = {
     "populate": family_populate.populate_figures,
@@ -48,6 +50,7 @@ FUNCTIONS = {
     "lifecycle_ipc": family_lifecycle_ipc.lifecycle_ipc_figures,
     "mapping_structures": family_mapping_structures.mapping_structures_figures,
     "db_commit": family_db_commit.db_commit_figures,
+    "fault_signals": family_fault_signals.fault_signals_figures,
 }
 
 
@@ -402,4 +405,33 @@ def test_mapping_structures_shows_every_vma_count_and_says_why_hugetlb_is_missin
     assert "skipped: no hugetlb pages" in _texts(tables)
     notes = " ".join(tables.mapbench_notes)
     assert "no free 2 MiB hugetlb pages" in notes
+
+
+def test_fault_signals_bars_say_their_ratio_to_the_plain_fault_and_a_skipped_path_its_reason():
+    results = _load("fault_signals")
+    frame = results.frame.copy()
+    wp = frame["path"] == "uffd_wp"
+    frame.loc[wp, "status"] = "skipped"
+    frame.loc[wp, "valid"] = float("nan")
+    frame.loc[wp, "message"] = "userfaultfd not allowed here: userfaultfd(2): Operation not permitted"
+    ok = frame[~wp]
+    ctx = FullContext(ok=ok, run_note="run: fixture", figures=figures, frame=frame)
+    made, covered = family_fault_signals.fault_signals_figures(frame[frame["family"] == "fault_signals"], ctx)
+    fig = dict(made)["fault_signals"]
+    texts = _texts(fig)
+    segv = ok[ok["path"] == "sigsegv"]
+    paired = (segv["fault_ns_per_page"] / segv["plain_fault_ns_per_page"]).median()  # its own process's plain fault
+    assert f"×{fc.number(paired)}" in texts
+    assert not any(t.startswith("×") and t.endswith("*") for t in texts), "every row here has its pair"
+    # A row without the paired baseline falls back to the plain_fault row of its size, marked.
+    bare = frame.drop(columns=["plain_fault_ns_per_page"])
+    ctx_bare = FullContext(ok=bare[~wp], run_note="run: fixture", figures=figures, frame=bare)
+    bare_made, _ = family_fault_signals.fault_signals_figures(bare[bare["family"] == "fault_signals"], ctx_bare)
+    plain = ok[ok["path"] == "plain_fault"]["fault_ns_per_page"].median()
+    assert f"×{fc.number(segv['fault_ns_per_page'].median() / plain)}*" in _texts(dict(bare_made)["fault_signals"])
+    _close(bare_made)
+    assert "skipped: userfaultfd not allowed here" in texts
+    notes = " ".join(fig.mapbench_notes)
+    assert "skipped: 1 case" in notes and "uffd_wp" in notes
+    assert set(covered) == set(frame.index)
     _close(made)

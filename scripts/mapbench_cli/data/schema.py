@@ -153,6 +153,12 @@ METRICS = {
     "process_vmas": ("VMAs of the process (/proc/self/maps lines)", ""),
     "ns_per_vma": ("read time per VMA listed", "ns"),
     "page_table_kib_per_gib": ("page-table memory per GiB mapped (VmPTE)", "KiB"),
+    # fault_signals
+    "fault_ns_per_page": ("time per faulted page, its handling included", "ns"),
+    "plain_fault_ns_per_page": ("time per page of the paired plain first-touch fault", "ns"),
+    "user_faults_per_page": ("faults delivered to user space per base page (signals, userfaultfd messages)", ""),
+    "rusage_minor_faults_per_page": ("minor faults per base page (getrusage)", ""),
+    "same_cpu_faults_per_page": ("faults handled on the faulting thread's CPU per base page (userfaultfd)", ""),
 }
 
 # series.csv: what a family records per time bucket (docs/results-schema.md), in words:

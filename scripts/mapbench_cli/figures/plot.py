@@ -23,6 +23,7 @@ from mapbench_cli.figures.common import FamilySummary
 from mapbench_cli.figures.crossover import crossover_figures
 from mapbench_cli.figures.crossover_analysis import crossover_summary
 from mapbench_cli.figures.db_commit import db_commit_figures
+from mapbench_cli.figures.fault_signals import fault_signals_figures
 from mapbench_cli.figures.lifecycle_ipc import lifecycle_ipc_figures
 from mapbench_cli.figures.mapping_structures import mapping_structures_figures
 from mapbench_cli.figures.msync import msync_figures
@@ -287,6 +288,7 @@ SPECIFIC: Dict[str, Callable[[pd.DataFrame, Context], Tuple[FigureList, pd.Index
     "crossover": crossover_figures,
     "mapping_structures": mapping_structures_figures,
     "db_commit": db_commit_figures,
+    "fault_signals": fault_signals_figures,
 }
 
 # Families that also answer their question in words (written beside the figures).
