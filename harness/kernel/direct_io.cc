@@ -56,7 +56,9 @@ DirectAlignment ProbeDirectAlignment(int fd, const SystemFiles& system, bool* un
 
 AlignedBuffer::AlignedBuffer(size_t bytes, size_t alignment) {
   void* p = nullptr;
-  if (bytes > 0 && posix_memalign(&p, alignment, bytes) == 0) {
+  // posix_memalign's own rule, checked first: sanitizers abort on a bad alignment instead of returning EINVAL.
+  const bool power_of_two = alignment >= sizeof(void*) && (alignment & (alignment - 1)) == 0;
+  if (bytes > 0 && power_of_two && posix_memalign(&p, alignment, bytes) == 0) {
     data_ = static_cast<char*>(p);
     size_ = bytes;
   }
