@@ -302,3 +302,30 @@ def test_merge_takes_interleaved_runs_of_the_same_arms_only(tmp_path, capsys):
     assert _main(capsys, "merge", a, b, "--out", tmp_path / "ab")[0] == 0
     code, _, err = _main(capsys, "merge", a, c, "--out", tmp_path / "ac")
     _refused(code, err, "would mean different values")
+
+
+def test_compare_by_host_puts_each_machine_against_the_first(tmp_path, capsys):
+    a = _copy(PROCESSES, tmp_path / "a", run_id="run-a", host="node1")
+    b = _copy(PROCESSES, tmp_path / "b", run_id="run-b", host="node2")
+    c = _copy(PROCESSES, tmp_path / "c", run_id="run-c", host="node3")
+    slow = pd.read_csv(c / "results.csv", dtype=str, keep_default_na=False)
+    slow["ns_per_op"] = (slow["ns_per_op"].astype(float) * 3).map(repr)   # node3 is 3x slower everywhere
+    slow.to_csv(c / "results.csv", index=False)
+    assert _main(capsys, "merge", a, b, c, "--out", tmp_path / "m")[0] == 0
+    code, out, err = _main(capsys, "compare", tmp_path / "m", "--by", "host", "--csv", tmp_path / "c.csv",
+                           "--plot", tmp_path / "p.png")
+    assert code == 1, err
+    assert out.startswith("mapbench compare: ") and "in 2 comparisons" in out.splitlines()[0]
+    assert "BASE:    host node1" in out and "CURRENT: host node2" in out and "CURRENT: host node3" in out
+    node2 = out[out.index("CURRENT: host node2"):out.index("CURRENT: host node3")]
+    assert "regression" not in node2.split("\n")[0]
+    assert out.count("no regression in time") == 1 and "regressions in time" in out
+    table = pd.read_csv(tmp_path / "c.csv")
+    assert set(table["verdict"]) >= {"regression"}
+    assert {p.name for p in tmp_path.glob("p-*.png")} == {"p-host_node2.png", "p-host_node3.png"}
+
+    code, _, err = _main(capsys, "compare", a, "--by", "host")
+    _refused(code, err, "the rows name only node1")
+    with pytest.raises(SystemExit) as usage:
+        cli.main(["compare", str(a), str(b), "--by", "host", "--base", str(a)])
+    assert usage.value.code == 2 and "without --base/--current" in capsys.readouterr().err

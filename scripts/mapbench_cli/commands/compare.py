@@ -42,6 +42,9 @@ def add_parser(commands) -> None:
     cmp.add_argument("pair", nargs="*", metavar="BASE CURRENT", help="run folders or results CSV files")
     cmp.add_argument("--base", nargs="+", metavar="RUN", help="BASE runs (several are pooled)")
     cmp.add_argument("--current", nargs="+", metavar="RUN", help="CURRENT runs (several are pooled)")
+    cmp.add_argument("--by", choices=("host", "kernel_release", "machine_class"),
+                     help="the machines of one dataset side by side (e.g. `mapbench merge`'s): the rows of the "
+                          "first host (kernel, machine class) as BASE against each other one as CURRENT")
     add_statistics_options(cmp, headline=True)
     cmp.add_argument("--markdown", metavar="FILE", help="write a Markdown summary (CI job summary, PR comment)")
     cmp.add_argument("--csv", metavar="FILE", help="write the comparison as CSV")
@@ -49,6 +52,11 @@ def add_parser(commands) -> None:
 
 
 def run(args, parser: argparse.ArgumentParser, say: Callable[[str], None], warn: Callable[[str], None]) -> int:
+    if args.by:
+        if not args.pair or args.base or args.current:
+            parser.error("compare --by: give the dataset's run folders (or a merged one), without --base/--current")
+        return compare_command(args.pair, [], args.metric, options_from(args), args.markdown, args.csv, args.plot,
+                               say=say, by=args.by)
     if len(args.pair or []) == 1 and not args.base and not args.current:
         from mapbench_cli.stats.paired_outcome import loads_interleaved  # late: pandas
         if loads_interleaved(args.pair[:1]):   # `compare RUN`: the arms of one interleaved run
@@ -94,12 +102,16 @@ def write_outputs(outcomes: Sequence[Outcome], markdown_path: Optional[Path], cs
 def _plots(outcomes: Sequence[Outcome], path: Path) -> List[Path]:
     """One plot per outcome: `path` itself when there is one, else named by metric and arm."""
     from mapbench_cli.figures.compare import plot
+    from mapbench_cli.text.words import file_part
     metrics = {o.primary.metric for o in outcomes}
+    currents = {tuple(o.current.paths) for o in outcomes}
     written = []
     for o in outcomes:
         target = path
         if len(outcomes) > 1:
             parts = ([o.primary.metric] if len(metrics) > 1 else []) + ([f"arm{o.arms[1][0]}"] if o.arms else [])
+            if len(currents) > 1 and not o.arms:   # --by: one CURRENT machine per outcome
+                parts.append(file_part(o.current.paths[0]))
             target = path.with_name(f"{path.stem}-{'-'.join(parts)}{path.suffix}")
         plot(o, target)
         written.append(target)
@@ -110,9 +122,13 @@ def exit_status(outcomes: Sequence[Outcome]) -> int:
     return max(o.exit_status for o in outcomes)
 
 
-def compared(base: Sequence[str], current: Sequence[str], metric: Optional[str], options: Options) -> List[Outcome]:
-    """Two runs compared on `metric`, or with none on each family's headline metric."""
-    from mapbench_cli.stats import headline, outcome  # late: pandas, and scipy for the tests
+def compared(base: Sequence[str], current: Sequence[str], metric: Optional[str], options: Options,
+             by: Optional[str] = None) -> List[Outcome]:
+    """Two runs compared on `metric`, or with none on each family's headline metric; with `by`,
+    the machines of the runs in `base` against each other."""
+    from mapbench_cli.stats import by_machine, headline, outcome  # late: pandas, and scipy for the tests
+    if by:
+        return by_machine.run(base, by, metric, options)
     return headline.run(base, current, options) if metric is None else [outcome.run(base, current, metric, options)]
 
 
@@ -124,9 +140,10 @@ def terminal_lines(outcomes: Sequence[Outcome]) -> List[str]:
     if len(outcomes) > 1:
         n = sum(o.primary.count(REGRESSION) for o in outcomes)
         cases = sum(len(o.primary.table) for o in outcomes)
-        metrics = ", ".join(o.primary.metric for o in outcomes)
-        lines += [f"mapbench compare: {n or 'no'} regression{'s' if n != 1 else ''} over {cases} cases, "
-                  f"each family on its headline metric ({metrics}):", ""]
+        metrics = ", ".join(dict.fromkeys(o.primary.metric for o in outcomes))
+        lead = f"{n} regression{'s' if n != 1 else ''}" if n else "no regression"
+        lines += [f"mapbench compare: {lead} over {cases} cases in "
+                  f"{len(outcomes)} comparisons ({metrics}):", ""]
     for i, o in enumerate(outcomes):
         lines += ([""] if i else []) + terminal(o)
     return lines
@@ -143,11 +160,12 @@ def _writing() -> Iterator[None]:
 
 def compare_command(base: Sequence[str], current: Sequence[str], metric: Optional[str], options: Options,
                     markdown_path: Optional[str] = None, csv_path: Optional[str] = None,
-                    plot_path: Optional[str] = None, say: Callable[[str], None] = print) -> int:
+                    plot_path: Optional[str] = None, say: Callable[[str], None] = print,
+                    by: Optional[str] = None) -> int:
     md = check_output(markdown_path, "--markdown")
     cs = check_output(csv_path, "--csv")
     pl = check_output(plot_path, "--plot", PLOT_FORMATS)
-    outcomes = compared(base, current, metric, options)
+    outcomes = compared(base, current, metric, options, by)
     for line in terminal_lines(outcomes):
         say(line)
     for path in write_outputs(outcomes, md, cs, pl):

@@ -49,6 +49,11 @@ def run(base_paths: Sequence[str], current_paths: Sequence[str], options: Option
     base = two_runs.load_side(base_paths, "BASE")       # steal is left out per group, and counted there
     current = two_runs.load_side(current_paths, "CURRENT")
     two_runs.refuse_interleaved((base, current))
+    return compare(base, current, options)
+
+
+def compare(base: Side, current: Side, options: Options = Options()) -> List[Outcome]:
+    """Two loaded sides (steal not yet left out), one Outcome per headline group with a case on both."""
     groups = plan((base, current))
     outcomes: List[Outcome] = []
     left_out: List[str] = []

@@ -86,9 +86,17 @@ def families_of(side: Side, families: Collection[str], max_steal: Optional[float
                 keep_warnings: bool = True) -> Side:
     """The side's rows of these families only (compare by headline: one group of families at a time)."""
     frame = side.results.frame
-    part = Results(frame[frame["family"].astype(str).isin(families)], side.results.runs,
-                   list(side.results.warnings) if keep_warnings else [])
-    return side_of(part, side.paths, side.label, max_steal)
+    return rows_of(side, frame["family"].astype(str).isin(families), side.label, side.paths, max_steal, keep_warnings)
+
+
+def rows_of(side: Side, mask: pd.Series, label: str, paths: Sequence[str], max_steal: Optional[float] = None,
+            keep_warnings: bool = True) -> Side:
+    """A side of the rows `mask` selects from `side`'s, with the runs they came from."""
+    frame = side.results.frame[mask]
+    ids = set(frame["run_id"].astype(str))
+    runs = [r for r in side.results.runs if ids & set(r.run_ids)] or side.results.runs
+    part = Results(frame, runs, list(side.results.warnings) if keep_warnings else [])
+    return side_of(part, paths, label, max_steal)
 
 
 def _unit_stem(column: str) -> Optional[Tuple[str, str]]:
