@@ -19,5 +19,5 @@ def add_parser(commands) -> None:
 
 
 def run(args, parser: argparse.ArgumentParser, say: Callable[[str], None], warn: Callable[[str], None]) -> int:
-    from mapbench_cli.figures.plot import plot_command  # late: pandas (and matplotlib once the input is good)
+    from mapbench_cli.figures.plot_run import plot_command  # late: pandas (and matplotlib once the input is good)
     return plot_command(args.runs, args.out, say=say, warn=warn)
