@@ -95,17 +95,6 @@ struct Config {
 
 const std::vector<std::string> kDeviceKeys = {"sectors_written", "writes", "flushes"};
 
-std::optional<std::string> PwriteAll(int fd, const char* data, uint64_t bytes, uint64_t offset) {
-  for (uint64_t done = 0; done < bytes;) {
-    ssize_t n = pwrite(fd, data + done, bytes - done, static_cast<off_t>(offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0)
-      return SysError("pwrite(off=" + std::to_string(offset + done) + ")", n < 0 ? errno : ENOSPC);
-    done += static_cast<uint64_t>(n);
-  }
-  return std::nullopt;
-}
-
 // Map the log and read-fault every page: a store then takes a write-protect fault, as in
 // a long-lived mapping after writeback.
 Mapping MapAndTouch(int fd, uint64_t size) {

@@ -134,17 +134,6 @@ Mapping MapAndTouch(int fd, uint64_t size) {
   return map;
 }
 
-std::optional<std::string> PwriteAll(int fd, const char* data, uint64_t bytes, uint64_t offset) {
-  for (uint64_t done = 0; done < bytes;) {
-    ssize_t n = pwrite(fd, data + done, bytes - done, static_cast<off_t>(offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0)
-      return SysError("pwrite(off=" + std::to_string(offset + done) + ")", n < 0 ? errno : ENOSPC);
-    done += static_cast<uint64_t>(n);
-  }
-  return std::nullopt;
-}
-
 // "1" / "1-3": the range of a per-iteration count, for notes.
 std::string Range(uint64_t lo, uint64_t hi) {
   std::string text = std::to_string(lo);

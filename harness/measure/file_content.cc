@@ -72,6 +72,17 @@ std::optional<std::string> CheckRegion(const void* data, size_t bytes, uint64_t 
   return std::nullopt;
 }
 
+std::optional<std::string> PwriteAll(int fd, const char* data, uint64_t bytes, uint64_t offset) {
+  for (uint64_t done = 0; done < bytes;) {
+    ssize_t n = pwrite(fd, data + done, bytes - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      return SysError("pwrite(off=" + std::to_string(offset + done) + ")", n < 0 ? errno : ENOSPC);
+    done += static_cast<uint64_t>(n);
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> CheckFile(int fd, uint64_t offset, uint64_t bytes,
                                      const Expected& expected) {
   std::vector<uint64_t> buffer(std::min<uint64_t>(bytes, 1 << 20) / sizeof(uint64_t));

@@ -42,6 +42,10 @@ std::optional<std::string> CheckRegion(const void* data, size_t bytes, uint64_t 
 std::optional<std::string> CheckFile(int fd, uint64_t offset, uint64_t bytes,
                                      const Expected& expected);
 
+// pwrite of all `bytes` at `offset` (a short write continues, EINTR is retried); the
+// error text, or nullopt.
+std::optional<std::string> PwriteAll(int fd, const char* data, uint64_t bytes, uint64_t offset);
+
 // A file made for one case, filled with generation 0 and made durable (fdatasync), and
 // unlinked at once so nothing is left behind even if the run dies. `check` is a second,
 // separate open file description of the same file, for reading back.

@@ -130,5 +130,19 @@ TEST(GenerationFile, ReadErrorsAndShortFilesAreReported) {
   EXPECT_FALSE(MakeGenerationFile(".", 4095, 4096, &error));
 }
 
+TEST(PwriteAll, WritesEveryByteAtItsOffsetAndSaysWhyNot) {
+  std::string error;
+  auto file = MakeGenerationFile(".", 8192, 4096, &error);
+  ASSERT_TRUE(file) << error;
+  const std::string text(5000, 'x');
+  EXPECT_FALSE(PwriteAll(file->fd.get(), text.data(), text.size(), 1000));
+  std::string back(5000, '\0');
+  ASSERT_EQ(pread(file->check.get(), back.data(), back.size(), 1000), 5000);
+  EXPECT_EQ(back, text);
+  auto bad = PwriteAll(-1, text.data(), 8, 0);
+  ASSERT_TRUE(bad);
+  EXPECT_NE(bad->find("pwrite(off=0)"), std::string::npos) << *bad;
+}
+
 }  // namespace
 }  // namespace mapbench
