@@ -39,7 +39,7 @@ def plan(sides: Sequence[Side]) -> List[Tuple[str, List[str]]]:
 
 
 def describe(groups: Sequence[Tuple[str, List[str]]]) -> str:
-    """'headline metrics: ns_per_op (read_vs_mmap, page_size), steady_bytes_per_second (crossover)'."""
+    """'each family on its headline metric: ns_per_op (read_vs_mmap, page_size); steady_bytes_per_second (crossover)'."""
     return "each family on its headline metric: " + "; ".join(
         f"{clean(column)} ({', '.join(clean(f) for f in families)})" for column, families in groups)
 
