@@ -95,19 +95,6 @@ struct Config {
 
 const std::vector<std::string> kDeviceKeys = {"sectors_written", "writes", "flushes"};
 
-// Map the log and read-fault every page: a store then takes a write-protect fault, as in
-// a long-lived mapping after writeback.
-Mapping MapAndTouch(int fd, uint64_t size) {
-  Mapping map(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), size);
-  if (!map.valid()) return map;
-  uint64_t sum = 0;
-  for (uint64_t offset = 0; offset < size; offset += PageBytes()) {
-    sum += *reinterpret_cast<volatile const uint64_t*>(map.data() + offset);
-  }
-  benchmark::DoNotOptimize(sum);
-  return map;
-}
-
 // A page-aligned buffer for O_DIRECT reads.
 Mapping AlignedBuffer(uint64_t bytes) {
   return Mapping(mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
@@ -175,7 +162,7 @@ std::optional<Log> OpenLog(const RunContext& ctx, uint64_t size, bool mapped, st
     return std::nullopt;
   }
   if (mapped) {
-    log.map = MapAndTouch(fd, size);
+    log.map = MapSharedAndTouch(fd, size);
     if (!log.map.valid()) {
       *why = SysError("mmap(MAP_SHARED, len=" + std::to_string(size) + ")");
       return std::nullopt;

@@ -121,19 +121,6 @@ std::vector<std::pair<uint64_t, uint64_t>> DirtyRuns(const Config& c) {
   return runs;
 }
 
-// Map the file and read-fault every page, so a store takes a write-protect fault, as
-// in a long-lived mapping after writeback.
-Mapping MapAndTouch(int fd, uint64_t size) {
-  Mapping map(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), size);
-  if (!map.valid()) return map;
-  uint64_t sum = 0;
-  for (uint64_t offset = 0; offset < size; offset += PageBytes()) {
-    sum += *reinterpret_cast<volatile const uint64_t*>(map.data() + offset);
-  }
-  benchmark::DoNotOptimize(sum);
-  return map;
-}
-
 // "1" / "1-3": the range of a per-iteration count, for notes.
 std::string Range(uint64_t lo, uint64_t hi) {
   std::string text = std::to_string(lo);
@@ -174,7 +161,7 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
 
   Mapping map;
   if (Mapped(c.method)) {
-    map = MapAndTouch(fd, size);
+    map = MapSharedAndTouch(fd, size);
     if (!map.valid())
       return Skip(state, SysError("mmap(MAP_SHARED, len=" + std::to_string(size) + ")"));
   }
@@ -183,7 +170,7 @@ void Run(benchmark::State& state, const RunContext& ctx, const Config& c) {
   // How many pages one small store dirties: 1 with 4 KiB folios, the folio's pages else.
   uint64_t pages_per_store = 0;
   {
-    Mapping probe = Mapped(c.method) ? Mapping() : MapAndTouch(fd, size);
+    Mapping probe = Mapped(c.method) ? Mapping() : MapSharedAndTouch(fd, size);
     char* base = Mapped(c.method) ? map.data() : probe.data();
     if (base == nullptr) return Skip(state, SysError("mmap(probe)"));
     // The same bytes, stored (volatile: a store of the value just loaded is not elided).

@@ -1,6 +1,7 @@
 #include "harness/measure/file_content.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "harness/kernel/system_files.h"
 #include "harness/measure/checksum.h"
 
 namespace mapbench {
@@ -81,6 +83,16 @@ std::optional<std::string> PwriteAll(int fd, const char* data, uint64_t bytes, u
     done += static_cast<uint64_t>(n);
   }
   return std::nullopt;
+}
+
+Mapping MapSharedAndTouch(int fd, uint64_t size) {
+  Mapping map(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), size);
+  if (!map.valid()) return map;
+  const uint64_t page = PageSize();
+  for (uint64_t offset = 0; offset < size; offset += page) {
+    (void)*reinterpret_cast<volatile const uint64_t*>(map.data() + offset);  // volatile: not elided
+  }
+  return map;
 }
 
 std::optional<std::string> CheckFile(int fd, uint64_t offset, uint64_t bytes,

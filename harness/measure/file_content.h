@@ -46,6 +46,11 @@ std::optional<std::string> CheckFile(int fd, uint64_t offset, uint64_t bytes,
 // error text, or nullopt.
 std::optional<std::string> PwriteAll(int fd, const char* data, uint64_t bytes, uint64_t offset);
 
+// MAP_SHARED read-write mapping of `size` bytes of `fd`, every page read-faulted: a store
+// then takes a write-protect fault, as in a long-lived mapping after writeback. Invalid
+// when mmap fails.
+Mapping MapSharedAndTouch(int fd, uint64_t size);
+
 // A file made for one case, filled with generation 0 and made durable (fdatasync), and
 // unlinked at once so nothing is left behind even if the run dies. `check` is a second,
 // separate open file description of the same file, for reading back.

@@ -130,6 +130,22 @@ TEST(GenerationFile, ReadErrorsAndShortFilesAreReported) {
   EXPECT_FALSE(MakeGenerationFile(".", 4095, 4096, &error));
 }
 
+TEST(MapSharedAndTouch, MapsTheFileSharedAndEveryPageIsResident) {
+  std::string error;
+  auto file = MakeGenerationFile(".", 4 * 4096, 4096, &error);
+  ASSERT_TRUE(file) << error;
+  Mapping map = MapSharedAndTouch(file->fd.get(), 4 * 4096);
+  ASSERT_TRUE(map.valid());
+  std::vector<unsigned char> resident(4);
+  ASSERT_EQ(mincore(map.data(), 4 * 4096, resident.data()), 0);
+  for (unsigned char r : resident) EXPECT_TRUE(r & 1);
+  map.data()[0] = 'z';  // shared: the store reaches the file
+  char back = 0;
+  ASSERT_EQ(pread(file->check.get(), &back, 1, 0), 1);
+  EXPECT_EQ(back, 'z');
+  EXPECT_FALSE(MapSharedAndTouch(-1, 4096).valid());
+}
+
 TEST(PwriteAll, WritesEveryByteAtItsOffsetAndSaysWhyNot) {
   std::string error;
   auto file = MakeGenerationFile(".", 8192, 4096, &error);
